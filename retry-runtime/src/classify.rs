@@ -1,0 +1,139 @@
+//! [`Classify`] and [`Class`]: which failures are worth another attempt.
+
+use std::io::ErrorKind;
+use std::time::Duration;
+
+use crate::Rejected;
+
+/// What kind of failure an error is, as far as retrying goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Class {
+    /// Another attempt may succeed: retry after the policy's backoff.
+    /// Counts as a failure for a circuit breaker.
+    Transient,
+    /// Another attempt would fail the same way: return the error at once.
+    /// Does not count against a circuit breaker (the service did answer).
+    Permanent,
+    /// The service said when to come back: retry after exactly this long,
+    /// without jitter (the policy's deadline still applies).
+    RetryAfter(Duration),
+}
+
+/// Says which failures of an error type are transient.
+///
+/// A `#[retryable]` function's error type must implement it, unless the attribute
+/// names a `retry_if` predicate instead.
+///
+/// ```
+/// use retry_runtime::{Class, Classify};
+/// use std::time::Duration;
+///
+/// enum HttpError {
+///     Status(u16),
+///     Throttled { retry_after: Duration },
+/// }
+///
+/// impl Classify for HttpError {
+///     fn classify(&self) -> Class {
+///         match self {
+///             HttpError::Throttled { retry_after } => Class::RetryAfter(*retry_after),
+///             HttpError::Status(500..=599) => Class::Transient,
+///             HttpError::Status(_) => Class::Permanent,
+///         }
+///     }
+/// }
+///
+/// assert_eq!(HttpError::Status(503).classify(), Class::Transient);
+/// assert_eq!(HttpError::Status(404).classify(), Class::Permanent);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`#[retryable]` cannot tell which `{Self}` errors are worth retrying",
+    label = "`{Self}` does not implement `retry_runtime::Classify`",
+    note = "implement `retry_runtime::Classify` for `{Self}` to say which errors are transient, \
+            or add `retry_if = some_fn` (a `fn(&{Self}) -> bool`) to the attribute"
+)]
+pub trait Classify {
+    /// Whether this failure is transient, permanent, or comes with a retry-after hint.
+    fn classify(&self) -> Class;
+}
+
+impl<E: Classify + ?Sized> Classify for &E {
+    fn classify(&self) -> Class {
+        (**self).classify()
+    }
+}
+
+impl<E: Classify + ?Sized> Classify for Box<E> {
+    fn classify(&self) -> Class {
+        (**self).classify()
+    }
+}
+
+impl<E: Classify + ?Sized> Classify for std::sync::Arc<E> {
+    fn classify(&self) -> Class {
+        (**self).classify()
+    }
+}
+
+/// An attempt timeout is transient; an open breaker is permanent (retrying at
+/// once would only knock on a door that is shut).
+impl Classify for Rejected {
+    fn classify(&self) -> Class {
+        match self {
+            Rejected::AttemptTimeout { .. } => Class::Transient,
+            Rejected::BreakerOpen { .. } => Class::Permanent,
+        }
+    }
+}
+
+/// Classifies by [`ErrorKind`]:
+///
+/// | class | kinds |
+/// |---|---|
+/// | `Transient` | `ConnectionRefused`, `ConnectionReset`, `ConnectionAborted`, `NotConnected`, `BrokenPipe`, `TimedOut`, `Interrupted`, `WouldBlock`, `UnexpectedEof`, `AddrInUse`, `AddrNotAvailable`, `HostUnreachable`, `NetworkUnreachable`, `NetworkDown`, `ResourceBusy` |
+/// | `Permanent` | every other kind: `NotFound`, `PermissionDenied`, `AlreadyExists`, `InvalidInput`, `InvalidData`, `Unsupported`, `OutOfMemory`, `Other`, … |
+///
+/// An `io::Error` that wraps a [`Rejected`] is classified by the `Rejected`.
+///
+/// ```
+/// use retry_runtime::{Class, Classify};
+/// use std::io;
+///
+/// assert_eq!(io::Error::from(io::ErrorKind::ConnectionReset).classify(), Class::Transient);
+/// assert_eq!(io::Error::from(io::ErrorKind::NotFound).classify(), Class::Permanent);
+/// ```
+impl Classify for std::io::Error {
+    fn classify(&self) -> Class {
+        if let Some(rejected) = self.get_ref().and_then(|e| e.downcast_ref::<Rejected>()) {
+            return rejected.classify();
+        }
+        classify_kind(self.kind())
+    }
+}
+
+impl Classify for ErrorKind {
+    fn classify(&self) -> Class {
+        classify_kind(*self)
+    }
+}
+
+fn classify_kind(kind: ErrorKind) -> Class {
+    match kind {
+        ErrorKind::ConnectionRefused
+        | ErrorKind::ConnectionReset
+        | ErrorKind::ConnectionAborted
+        | ErrorKind::NotConnected
+        | ErrorKind::BrokenPipe
+        | ErrorKind::TimedOut
+        | ErrorKind::Interrupted
+        | ErrorKind::WouldBlock
+        | ErrorKind::UnexpectedEof
+        | ErrorKind::AddrInUse
+        | ErrorKind::AddrNotAvailable
+        | ErrorKind::HostUnreachable
+        | ErrorKind::NetworkUnreachable
+        | ErrorKind::NetworkDown
+        | ErrorKind::ResourceBusy => Class::Transient,
+        _ => Class::Permanent,
+    }
+}

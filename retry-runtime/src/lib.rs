@@ -1,0 +1,44 @@
+//! Named, global retry policies, circuit breakers and retry budgets for async
+//! functions, driven by the `#[retryable]` attribute.
+//!
+//! ```
+//! use retry_runtime::retryable;
+//! use std::io;
+//!
+//! #[retryable(policy = "network")]
+//! async fn fetch_manifest(url: &str) -> io::Result<String> {
+//!     # let _ = url;
+//!     // ... one attempt ...
+//!     Ok(String::from("{}"))
+//! }
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! # assert_eq!(fetch_manifest("http://127.0.0.1/").await.unwrap(), "{}");
+//! # }
+//! ```
+//!
+//! See the README for the attribute's keys, the compile-time rules, the config
+//! file and the built-in presets.
+
+#![warn(missing_docs)]
+
+mod attempt;
+mod classify;
+pub mod config;
+mod policy;
+mod registry;
+mod rejected;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use classify::{Class, Classify};
+pub use config::{BreakerSettings, BudgetSettings, Config, Window};
+pub use policy::{Backoff, Jitter, Policy};
+pub use registry::{
+    CallSite, InstallError, NameKind, UndefinedName, call_sites, current_config, install,
+};
+pub use rejected::Rejected;
+
+/// Makes an async function retry under a named policy; see the crate docs.
+pub use retry_macros::retryable;
