@@ -1,7 +1,53 @@
-//! The `#[retryable]` attribute; use it through `retry-runtime`.
-use proc_macro::TokenStream;
+//! The `#[retryable]` attribute of [`retry-runtime`]. Depend on `retry-runtime`
+//! and write `use retry_runtime::retryable;`: this crate is its implementation.
+//!
+//! The macro works in three stages, one module each:
+//! - [`attr`] parses the attribute's keys, accumulating every mistake;
+//! - [`check`] reads the function's signature and enforces the compile-time rules
+//!   that syntax can decide (the rest are trait bounds, checked by rustc at the
+//!   user's tokens);
+//! - [`expand`] generates the retry loop.
+//!
+//! On any error the function is emitted unchanged next to the errors, so the
+//! user sees our messages and not a cascade, and IDEs keep working.
+//!
+//! [`retry-runtime`]: https://docs.rs/retry-runtime
 
+mod attr;
+mod check;
+mod expand;
+mod self_rename;
+
+use proc_macro::TokenStream;
+use proc_macro2::TokenStream as TokenStream2;
+use quote::ToTokens;
+
+/// Retries an async function under a named policy; see `retry_runtime::retryable`.
 #[proc_macro_attribute]
-pub fn retryable(_args: TokenStream, input: TokenStream) -> TokenStream {
-    input
+pub fn retryable(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand_retryable(args.into(), item.into()).into()
+}
+
+fn expand_retryable(args: TokenStream2, item: TokenStream2) -> TokenStream2 {
+    let parsed_args = attr::Args::parse(args);
+    let function = match check::parse_function(item.clone()) {
+        Ok(function) => function,
+        Err(error) => {
+            let mut out = item;
+            if let Err(arg_errors) = parsed_args {
+                out.extend(arg_errors.write_errors());
+            }
+            out.extend(error.to_compile_error());
+            return out;
+        }
+    };
+    let plan = check::check(function, parsed_args);
+    match plan {
+        Ok(plan) => expand::expand(plan),
+        Err((function, errors)) => {
+            let mut out = function.into_token_stream();
+            out.extend(errors);
+            out
+        }
+    }
 }

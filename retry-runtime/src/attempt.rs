@@ -15,7 +15,7 @@ use crate::{Class, Policy, Rejected};
 
 /// The state of one call to a `#[retryable]` function.
 #[doc(hidden)]
-pub struct Controller<E> {
+pub struct Controller {
     site: &'static CallSite,
     policy: Policy,
     /// Attempts started so far.
@@ -24,7 +24,6 @@ pub struct Controller<E> {
     started: Option<Instant>,
     /// The backoff delay (before jitter) of the previous retry.
     previous_delay: Duration,
-    _error: std::marker::PhantomData<fn() -> E>,
 }
 
 /// Why a call stopped retrying and returned an error.
@@ -45,7 +44,7 @@ impl GiveUp {
     }
 }
 
-impl<E> Controller<E> {
+impl Controller {
     /// Starts a call: reads the call site's cached settings, and the clock if the
     /// policy has a deadline.
     #[inline]
@@ -59,20 +58,25 @@ impl<E> Controller<E> {
             attempts: 0,
             started,
             previous_delay: Duration::ZERO,
-            _error: std::marker::PhantomData,
         }
     }
 
     /// Runs one attempt under the attempt timeout, then decides: `Break` with the
     /// value to return, or `Continue` after sleeping the backoff delay.
     ///
-    /// `classify` is only called on errors that did not come from the framework itself.
-    pub async fn attempt<F, C>(&mut self, attempt: F, classify: C) -> ControlFlow<F::Output>
+    /// `classify` is only called on errors that did not come from the framework
+    /// itself; `reject` turns the framework's refusals into the caller's error type.
+    pub async fn attempt<F, E, C, R>(
+        &mut self,
+        attempt: F,
+        classify: C,
+        reject: R,
+    ) -> ControlFlow<F::Output>
     where
         F: Future,
         F::Output: ReturnsResult<Err = E>,
-        E: FromRejected,
         C: FnOnce(&E) -> Class,
+        R: FnOnce(Rejected) -> E,
     {
         self.attempts += 1;
         let (error, class) = match self.policy.attempt_timeout {
@@ -96,7 +100,7 @@ impl<E> Controller<E> {
                         attempt: self.attempts,
                         timeout: limit,
                     };
-                    (E::from_rejected(rejected), Class::Transient)
+                    (reject(rejected), Class::Transient)
                 }
             },
         };
@@ -239,16 +243,4 @@ pub fn retry_if<E: ?Sized>(error: &E, predicate: impl FnOnce(&E) -> bool) -> Cla
     } else {
         Class::Permanent
     }
-}
-
-/// Asserts, at the return type, that it is a `Result` whose error can carry a `Rejected`.
-#[doc(hidden)]
-#[inline(always)]
-pub fn check_output<F>(attempt: F) -> F
-where
-    F: Future,
-    F::Output: ReturnsResult,
-    <F::Output as ReturnsResult>::Err: FromRejected,
-{
-    attempt
 }

@@ -1,0 +1,143 @@
+//! Generating the retry loop. See `examples/expanded.rs` for the output on one
+//! function, commented line by line.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::visit_mut::VisitMut;
+
+use crate::check::{How, Plan, Rebind};
+use crate::self_rename::RenameSelf;
+
+pub(crate) fn expand(plan: Plan) -> TokenStream {
+    let Plan {
+        mut function,
+        krate,
+        policy,
+        breaker,
+        budget,
+        name,
+        idempotent,
+        retry_if,
+        return_type,
+        error_span,
+        rebinds,
+        self_rebind,
+    } = plan;
+    let private = quote!(#krate::__private);
+    let fn_ident = &function.sig.ident;
+
+    // Made-up names are mixed-site: the body cannot see them, nor they the body's.
+    let mixed = Span::mixed_site();
+    let site = syn::Ident::new("__RETRY_SITE", mixed);
+    let register = syn::Ident::new("__RETRY_REGISTER", mixed);
+    let controller = syn::Ident::new("__retry", mixed);
+    let attempt = syn::Ident::new("__attempt", mixed);
+    let output = syn::Ident::new("__output", mixed);
+    let error = syn::Ident::new("__error", mixed);
+    let rejected = syn::Ident::new("__rejected", mixed);
+    let fake = syn::Ident::new("__fake_return", mixed);
+
+    let name = match name {
+        Some(name) => quote!(#name),
+        None => {
+            let fn_name = fn_ident.to_string();
+            quote!(::core::concat!(::core::module_path!(), "::", #fn_name))
+        }
+    };
+    let breaker = match breaker {
+        Some(b) => quote!(::core::option::Option::Some(#b)),
+        None => quote!(::core::option::Option::None),
+    };
+    let line = quote_spanned!(fn_ident.span()=> ::core::line!());
+
+    if self_rebind.is_some() {
+        RenameSelf(syn::Ident::new("__self", mixed)).visit_block_mut(&mut function.block);
+    }
+
+    let rebinds = self_rebind
+        .iter()
+        .chain(&rebinds)
+        .map(|r| rebind(r, &private));
+    let body = &function.block.stmts;
+
+    let classify = match &retry_if {
+        Some(predicate) => {
+            quote_spanned!(predicate.span_of()=> #private::retry_if(#error, #predicate))
+        }
+        None => quote_spanned!(error_span=> #private::classify(#error)),
+    };
+    let from_rejected =
+        quote_spanned!(error_span=> #private::FromRejected::from_rejected(#rejected));
+    let run = quote_spanned!(error_span.resolved_at(mixed)=>
+        #controller.attempt(#attempt, |#error| #classify, |#rejected| #from_rejected)
+    );
+
+    function.block = syn::parse_quote!({
+        static #site: #private::CallSite = #private::CallSite::new(
+            #name,
+            ::core::module_path!(),
+            ::core::file!(),
+            #line,
+            #policy,
+            #breaker,
+            #budget,
+            #idempotent,
+        );
+        #[#private::linkme::distributed_slice(#private::CALL_SITES)]
+        #[linkme(crate = #private::linkme)]
+        static #register: &'static #private::CallSite = &#site;
+
+        let mut #controller = #private::Controller::start(&#site);
+        loop {
+            let #attempt = async {
+                #(#rebinds)*
+                #[allow(
+                    unknown_lints,
+                    unreachable_code,
+                    clippy::diverging_sub_expression,
+                    clippy::empty_loop,
+                    clippy::let_unit_value,
+                    clippy::let_with_type_underscore,
+                    clippy::needless_return,
+                    clippy::unreachable
+                )]
+                if false {
+                    let #fake: #return_type = loop {};
+                    return #fake;
+                }
+                #(#body)*
+            };
+            match #run.await {
+                #private::ControlFlow::Break(#output) => return #output,
+                #private::ControlFlow::Continue(()) => {}
+            }
+        }
+    });
+    quote!(#function)
+}
+
+trait SpanOf {
+    fn span_of(&self) -> Span;
+}
+
+impl SpanOf for syn::Path {
+    fn span_of(&self) -> Span {
+        syn::spanned::Spanned::span(self)
+    }
+}
+
+fn rebind(rebind: &Rebind, private: &TokenStream) -> TokenStream {
+    let Rebind {
+        pattern,
+        source,
+        how,
+        span,
+    } = rebind;
+    let value = match how {
+        How::Clone => quote_spanned!(*span=> #private::CloneArg::clone_for_attempt(&#source)),
+        How::Reborrow => quote!(&mut *#source),
+        How::PinReborrow => quote!(::core::pin::Pin::as_mut(&mut #source)),
+        How::Copy => quote!(#source),
+    };
+    quote!(let #pattern = #value;)
+}
