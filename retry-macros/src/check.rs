@@ -57,16 +57,16 @@ pub(crate) fn parse_function(item: TokenStream) -> syn::Result<ItemFn> {
     match syn::parse2::<ItemFn>(item.clone()) {
         Ok(function) => Ok(function),
         Err(error) => {
-            if let Ok(method) = syn::parse2::<syn::TraitItemFn>(item) {
-                if method.default.is_none() {
-                    return Err(syn::Error::new(
-                        method.sig.ident.span(),
-                        format!(
-                            "`#[retryable]` needs a body to retry, and `{}` has none: put the attribute on the method in each `impl` of the trait, or give the trait method a default body",
-                            method.sig.ident
-                        ),
-                    ));
-                }
+            if let Ok(method) = syn::parse2::<syn::TraitItemFn>(item)
+                && method.default.is_none()
+            {
+                return Err(syn::Error::new(
+                    method.sig.ident.span(),
+                    format!(
+                        "`#[retryable]` needs a body to retry, and `{}` has none: put the attribute on the method in each `impl` of the trait, or give the trait method a default body",
+                        method.sig.ident
+                    ),
+                ));
             }
             Err(syn::Error::new(
                 error.span(),
@@ -81,7 +81,7 @@ pub(crate) fn parse_function(item: TokenStream) -> syn::Result<ItemFn> {
 pub(crate) fn check(
     function: ItemFn,
     args: Result<Args, Error>,
-) -> Result<Plan, (ItemFn, TokenStream)> {
+) -> Result<Plan, Box<(ItemFn, TokenStream)>> {
     let mut errors = Error::accumulator();
     let args = errors.handle(args).unwrap_or_default();
     let original = function.clone();
@@ -112,7 +112,7 @@ pub(crate) fn check(
     }
 
     if let Err(error) = errors.finish() {
-        return Err((original, error.write_errors()));
+        return Err(Box::new((original, error.write_errors())));
     }
 
     Ok(Plan {

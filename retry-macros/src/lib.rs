@@ -44,7 +44,8 @@ fn expand_retryable(args: TokenStream2, item: TokenStream2) -> TokenStream2 {
     let plan = check::check(function, parsed_args);
     match plan {
         Ok(plan) => expand::expand(plan),
-        Err((function, errors)) => {
+        Err(failed) => {
+            let (function, errors) = *failed;
             let mut out = function.into_token_stream();
             out.extend(errors);
             out
