@@ -6,24 +6,31 @@
 
 use std::future::Future;
 use std::ops::ControlFlow;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::registry::CallSite;
-use crate::{Class, Policy, Rejected};
+use crate::breaker::{Outcome, Permit};
+use crate::budget::Budget;
+use crate::registry::{CallSite, Resolved, ResolvedGuard};
+use crate::{BudgetSettings, Class, Policy, Rejected};
 
 /// The state of one call to a `#[retryable]` function.
 #[doc(hidden)]
 pub struct Controller {
     site: &'static CallSite,
-    policy: Policy,
+    /// The site's policy, breaker and budget as they were when the call started:
+    /// an `install` during the call does not change them.
+    resolved: ResolvedGuard,
     /// Attempts started so far.
     attempts: u32,
     /// When the call started; read only when the policy has a deadline.
     started: Option<Instant>,
     /// The backoff delay (before jitter) of the previous retry.
     previous_delay: Duration,
+    /// The breaker's permission for the next attempt, taken after the backoff sleep.
+    permit: Option<Permit>,
 }
 
 /// Why a call stopped retrying and returned an error.
@@ -32,6 +39,8 @@ enum GiveUp {
     Permanent,
     Attempts,
     Deadline,
+    Budget,
+    Breaker,
 }
 
 impl GiveUp {
@@ -40,29 +49,53 @@ impl GiveUp {
             GiveUp::Permanent => "permanent error",
             GiveUp::Attempts => "attempts exhausted",
             GiveUp::Deadline => "deadline",
+            GiveUp::Budget => "retry budget exhausted",
+            GiveUp::Breaker => "circuit breaker open",
         }
     }
 }
 
+/// Stands in if a site's cache were ever empty (it is filled before it is read).
+static UNRESOLVED: LazyLock<Resolved> = LazyLock::new(|| Resolved {
+    policy: Policy::DEFAULT,
+    breaker: None,
+    budget: std::sync::Arc::new(Budget::new(BudgetSettings::DEFAULT)),
+});
+
 impl Controller {
-    /// Starts a call: reads the call site's cached settings, and the clock if the
-    /// policy has a deadline.
+    /// Starts a call: takes the call site's cached settings, deposits into its
+    /// budget, and reads the clock only if the policy has a deadline.
     #[inline]
     #[must_use]
     pub fn start(site: &'static CallSite) -> Self {
-        let policy = site.current_policy();
-        let started = policy.max_elapsed.map(|_| Instant::now());
-        Controller {
+        let resolved = site.resolve();
+        let mut controller = Controller {
             site,
-            policy,
+            resolved,
             attempts: 0,
-            started,
+            started: None,
             previous_delay: Duration::ZERO,
+            permit: None,
+        };
+        let resolved = controller.resolved();
+        resolved.budget.deposit();
+        if resolved.policy.max_elapsed.is_some() {
+            controller.started = Some(Instant::now());
+        }
+        controller
+    }
+
+    #[inline]
+    fn resolved(&self) -> &Resolved {
+        match &*self.resolved {
+            Some(resolved) => resolved,
+            None => &UNRESOLVED,
         }
     }
 
-    /// Runs one attempt under the attempt timeout, then decides: `Break` with the
-    /// value to return, or `Continue` after sleeping the backoff delay.
+    /// Runs one attempt (under the breaker and the attempt timeout), then
+    /// decides: `Break` with the value to return, or `Continue` after sleeping
+    /// the backoff delay.
     ///
     /// `classify` is only called on errors that did not come from the framework
     /// itself; `reject` turns the framework's refusals into the caller's error type.
@@ -79,9 +112,38 @@ impl Controller {
         R: FnOnce(Rejected) -> E,
     {
         self.attempts += 1;
-        let (error, class) = match self.policy.attempt_timeout {
+        let permit = if self.attempts == 1 {
+            match self
+                .resolved()
+                .breaker
+                .as_ref()
+                .map(crate::breaker::Breaker::acquire)
+            {
+                None => None,
+                Some(Some(permit)) => Some(permit),
+                Some(None) => {
+                    let breaker = self.site.breaker().unwrap_or_default();
+                    tracing::debug!(
+                        call_site = self.site.name(),
+                        breaker,
+                        "circuit breaker open: call rejected"
+                    );
+                    return ControlFlow::Break(F::Output::from_err(reject(
+                        Rejected::BreakerOpen { breaker },
+                    )));
+                }
+            }
+        } else {
+            self.permit.take()
+        };
+
+        let policy = &self.resolved().policy;
+        let (error, class) = match policy.attempt_timeout {
             None => match attempt.await.into_result() {
-                Ok(value) => return ControlFlow::Break(F::Output::from_ok(value)),
+                Ok(value) => {
+                    self.record(permit, Outcome::Success);
+                    return ControlFlow::Break(F::Output::from_ok(value));
+                }
                 Err(error) => {
                     let class = classify(&error);
                     (error, class)
@@ -89,7 +151,10 @@ impl Controller {
             },
             Some(limit) => match tokio::time::timeout(limit, attempt).await {
                 Ok(output) => match output.into_result() {
-                    Ok(value) => return ControlFlow::Break(F::Output::from_ok(value)),
+                    Ok(value) => {
+                        self.record(permit, Outcome::Success);
+                        return ControlFlow::Break(F::Output::from_ok(value));
+                    }
                     Err(error) => {
                         let class = classify(&error);
                         (error, class)
@@ -104,6 +169,13 @@ impl Controller {
                 }
             },
         };
+        let outcome = if class == Class::Permanent {
+            Outcome::Success
+        } else {
+            Outcome::Failure
+        };
+        self.record(permit, outcome);
+
         match self.next_delay(class) {
             Ok(delay) => {
                 tracing::debug!(
@@ -114,47 +186,75 @@ impl Controller {
                     "attempt failed; retrying",
                 );
                 tokio::time::sleep(delay).await;
+                // The breaker is consulted before every attempt; a refused retry
+                // returns the last real error.
+                match self
+                    .resolved()
+                    .breaker
+                    .as_ref()
+                    .map(crate::breaker::Breaker::acquire)
+                {
+                    None => {}
+                    Some(Some(permit)) => self.permit = Some(permit),
+                    Some(None) => return self.give_up(GiveUp::Breaker, class, error),
+                }
                 ControlFlow::Continue(())
             }
-            Err(reason) => {
-                if reason != GiveUp::Permanent || self.attempts > 1 {
-                    tracing::warn!(
-                        call_site = self.site.name(),
-                        attempts = self.attempts,
-                        reason = reason.as_str(),
-                        class = ?class,
-                        "giving up",
-                    );
-                }
-                ControlFlow::Break(F::Output::from_err(error))
-            }
+            Err(reason) => self.give_up(reason, class, error),
+        }
+    }
+
+    fn give_up<O: ReturnsResult>(
+        &self,
+        reason: GiveUp,
+        class: Class,
+        error: O::Err,
+    ) -> ControlFlow<O> {
+        if reason != GiveUp::Permanent || self.attempts > 1 {
+            tracing::warn!(
+                call_site = self.site.name(),
+                attempts = self.attempts,
+                reason = reason.as_str(),
+                class = ?class,
+                "giving up",
+            );
+        }
+        ControlFlow::Break(O::from_err(error))
+    }
+
+    #[inline]
+    fn record(&self, permit: Option<Permit>, outcome: Outcome) {
+        if let (Some(permit), Some(breaker)) = (permit, &self.resolved().breaker) {
+            breaker.record(permit, outcome);
         }
     }
 
     /// The delay before the next attempt, or why there is none.
     fn next_delay(&mut self, class: Class) -> Result<Duration, GiveUp> {
+        let policy = self.resolved().policy;
         if class == Class::Permanent {
             return Err(GiveUp::Permanent);
         }
-        if self.attempts >= self.policy.max_attempts {
+        if self.attempts >= policy.max_attempts {
             return Err(GiveUp::Attempts);
         }
-        let delay = match class {
-            Class::RetryAfter(delay) => delay,
+        let (delay, backoff) = match class {
+            Class::RetryAfter(delay) => (delay, self.previous_delay),
             _ => {
                 let mut rng = rand::rng();
-                let backoff =
-                    self.policy
-                        .backoff_delay(self.attempts, self.previous_delay, &mut rng);
-                self.previous_delay = backoff;
-                self.policy.apply_jitter(backoff, &mut rng)
+                let backoff = policy.backoff_delay(self.attempts, self.previous_delay, &mut rng);
+                (policy.apply_jitter(backoff, &mut rng), backoff)
             }
         };
-        if let (Some(started), Some(limit)) = (self.started, self.policy.max_elapsed)
+        if let (Some(started), Some(limit)) = (self.started, policy.max_elapsed)
             && started.elapsed().saturating_add(delay) > limit
         {
             return Err(GiveUp::Deadline);
         }
+        if !self.resolved().budget.try_withdraw() {
+            return Err(GiveUp::Budget);
+        }
+        self.previous_delay = backoff;
         Ok(delay)
     }
 }

@@ -22,21 +22,26 @@
 #![warn(missing_docs)]
 
 mod attempt;
+mod breaker;
+mod budget;
 mod classify;
 pub mod config;
 mod policy;
 mod registry;
 mod rejected;
+mod shard;
 
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
 
+pub use breaker::{BreakerMetrics, BreakerState};
 pub use classify::{Class, Classify};
 pub use config::{BreakerSettings, BudgetSettings, Config, Window};
 pub use policy::{Backoff, Jitter, Policy};
 pub use registry::{
-    CallSite, InstallError, NameKind, UndefinedName, call_sites, current_config, install,
+    BreakerHandle, BudgetHandle, CallSite, InstallError, NameKind, UndefinedName, breaker, budget,
+    call_sites, current_config, install,
 };
 pub use rejected::Rejected;
 

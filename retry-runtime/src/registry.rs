@@ -1,12 +1,15 @@
 //! The global registry: the live [`Config`], every call site, and [`install`].
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
-use arc_swap::{ArcSwap, ArcSwapOption};
+use arc_swap::{ArcSwap, ArcSwapOption, Guard};
 
-use crate::{Config, Policy};
+use crate::breaker::Breaker;
+use crate::budget::Budget;
+use crate::{BreakerSettings, BudgetSettings, Config, Policy};
 
 /// The configuration every call site resolves its names against.
 static LIVE: LazyLock<ArcSwap<Config>> = LazyLock::new(|| ArcSwap::from_pointee(Config::builtin()));
@@ -19,9 +22,21 @@ static GENERATION: AtomicU64 = AtomicU64::new(1);
 /// Serializes installs, so validation and swap see the same configuration.
 static INSTALLING: Mutex<()> = Mutex::new(());
 
-/// Whether a config has been installed: until then, names that no preset
-/// defines fall back to the `default` preset (with a warning).
-static INSTALLED: AtomicBool = AtomicBool::new(false);
+/// The live breakers and budgets, by name. Locked only to resolve a call site
+/// (once per site and install), to install, and by handles.
+static LIVE_OBJECTS: LazyLock<Mutex<Objects>> = LazyLock::new(|| Mutex::new(Objects::default()));
+
+#[derive(Default)]
+struct Objects {
+    breakers: HashMap<String, Arc<Breaker>>,
+    budgets: HashMap<String, Arc<Budget>>,
+}
+
+fn objects() -> MutexGuard<'static, Objects> {
+    LIVE_OBJECTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 #[linkme::distributed_slice]
 #[doc(hidden)]
@@ -89,9 +104,19 @@ pub fn install(config: Config) -> Result<(), InstallError> {
     if !missing.is_empty() {
         return Err(InstallError::UndefinedNames { missing });
     }
+    // Under the objects lock, so that no call site resolves against the old
+    // config and re-creates an object it just dropped.
+    let mut objects = objects();
+    // Breakers and budgets whose settings did not change keep their state.
+    objects
+        .breakers
+        .retain(|name, live| config.breaker(name) == Some(live.settings()));
+    objects
+        .budgets
+        .retain(|name, live| config.budget(name) == Some(live.settings()));
     LIVE.store(Arc::new(config));
-    INSTALLED.store(true, Ordering::Release);
     GENERATION.fetch_add(1, Ordering::AcqRel);
+    drop(objects);
     Ok(())
 }
 
@@ -230,6 +255,240 @@ struct SiteCache {
 /// What a call site's names resolve to under one configuration.
 pub(crate) struct Resolved {
     pub(crate) policy: Policy,
+    pub(crate) breaker: Option<Arc<Breaker>>,
+    pub(crate) budget: Arc<Budget>,
+}
+
+/// A call site's resolution, held by a call from start to end.
+pub(crate) type ResolvedGuard = Guard<Option<Arc<Resolved>>>;
+
+/// The settings of `name` in `config`, or of its `default` entry when `config`
+/// lacks it (only possible before the first install: install refuses a config
+/// that leaves a name used in code undefined).
+fn settings_or_default<'c, T>(
+    kind: NameKind,
+    name: &str,
+    site: &str,
+    lookup: impl Fn(&str) -> Option<&'c T>,
+    builtin: &'c T,
+) -> &'c T {
+    lookup(name).unwrap_or_else(|| {
+        tracing::warn!(
+            call_site = site,
+            kind = %kind,
+            name,
+            "no built-in {kind} is called `{name}`: using the `default` {kind} until a config that defines it is installed"
+        );
+        lookup("default").unwrap_or(builtin)
+    })
+}
+
+/// The live breaker called `name`, created from `config` (or the default settings) if new.
+fn live_breaker(objects: &mut Objects, config: &Config, name: &str, site: &str) -> Arc<Breaker> {
+    if let Some(live) = objects.breakers.get(name) {
+        return Arc::clone(live);
+    }
+    let settings = *settings_or_default(
+        NameKind::Breaker,
+        name,
+        site,
+        |n| config.breaker(n),
+        &BreakerSettings::DEFAULT,
+    );
+    let live = Arc::new(Breaker::new(name, settings));
+    objects.breakers.insert(name.to_owned(), Arc::clone(&live));
+    live
+}
+
+/// The live budget called `name`, created from `config` (or the default settings) if new.
+fn live_budget(objects: &mut Objects, config: &Config, name: &str, site: &str) -> Arc<Budget> {
+    if let Some(live) = objects.budgets.get(name) {
+        return Arc::clone(live);
+    }
+    let settings = *settings_or_default(
+        NameKind::Budget,
+        name,
+        site,
+        |n| config.budget(n),
+        &BudgetSettings::DEFAULT,
+    );
+    let live = Arc::new(Budget::new(settings));
+    objects.budgets.insert(name.to_owned(), Arc::clone(&live));
+    live
+}
+
+/// Whether some call site or the live config knows a breaker called `name`.
+fn breaker_is_known(config: &Config, name: &str) -> bool {
+    config.breaker(name).is_some() || call_sites().iter().any(|s| s.breaker == Some(name))
+}
+
+/// Whether some call site or the live config knows a budget called `name`.
+fn budget_is_known(config: &Config, name: &str) -> bool {
+    config.budget(name).is_some() || call_sites().iter().any(|s| s.budget == name)
+}
+
+/// The live circuit breaker called `name`: one named in the installed config (or
+/// the presets), or by some `#[retryable(breaker = "...")]` call site.
+///
+/// ```
+/// use retry_runtime::{breaker, BreakerState};
+///
+/// let s3 = breaker("default").expect("the `default` breaker is a preset");
+/// assert_eq!(s3.state(), BreakerState::Closed);
+/// assert!(breaker("no-such-breaker").is_none());
+/// ```
+#[must_use]
+pub fn breaker(name: &str) -> Option<BreakerHandle> {
+    let mut objects = objects();
+    let config = LIVE.load();
+    if !breaker_is_known(&config, name) {
+        return None;
+    }
+    let live = live_breaker(&mut objects, &config, name, "retry_runtime::breaker");
+    Some(BreakerHandle {
+        name: Arc::from(name),
+        last: live,
+    })
+}
+
+/// The live retry budget called `name`: one named in the installed config (or
+/// the presets), or by some `#[retryable(budget = "...")]` call site.
+///
+/// ```
+/// let default = retry_runtime::budget("default").expect("a preset");
+/// assert!(default.balance() >= 100.0); // the reserve: 10 retries/s over 10 s
+/// ```
+#[must_use]
+pub fn budget(name: &str) -> Option<BudgetHandle> {
+    let mut objects = objects();
+    let config = LIVE.load();
+    if !budget_is_known(&config, name) {
+        return None;
+    }
+    let live = live_budget(&mut objects, &config, name, "retry_runtime::budget");
+    Some(BudgetHandle {
+        name: Arc::from(name),
+        last: live,
+    })
+}
+
+/// Looks up the breaker that is live now under `name`, if any (cold path).
+fn current_breaker(name: &str) -> Option<Arc<Breaker>> {
+    objects().breakers.get(name).cloned()
+}
+
+fn current_budget(name: &str) -> Option<Arc<Budget>> {
+    objects().budgets.get(name).cloned()
+}
+
+/// A circuit breaker, by name: inspect it and take it in hand.
+///
+/// A handle follows its name across [`install`]s: if an install replaced the
+/// breaker (its settings changed), the handle acts on the new one.
+#[derive(Clone)]
+pub struct BreakerHandle {
+    name: Arc<str>,
+    last: Arc<Breaker>,
+}
+
+impl BreakerHandle {
+    fn live(&self) -> Arc<Breaker> {
+        current_breaker(&self.name).unwrap_or_else(|| Arc::clone(&self.last))
+    }
+
+    /// The breaker's name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The state now.
+    #[must_use]
+    pub fn state(&self) -> crate::BreakerState {
+        self.live().state()
+    }
+
+    /// The settings in force.
+    #[must_use]
+    pub fn settings(&self) -> BreakerSettings {
+        *self.live().settings()
+    }
+
+    /// Opens the breaker until [`reset`](Self::reset): every call is rejected, with no timeout.
+    pub fn force_open(&self) {
+        self.live().set(crate::BreakerState::ForcedOpen);
+    }
+
+    /// Switches the breaker off until [`reset`](Self::reset): every call passes, nothing is recorded.
+    pub fn disable(&self) {
+        self.live().set(crate::BreakerState::Disabled);
+    }
+
+    /// Closes the breaker with an empty window, whatever its state.
+    pub fn reset(&self) {
+        self.live().set(crate::BreakerState::Closed);
+    }
+
+    /// Counters and rates.
+    #[must_use]
+    pub fn metrics(&self) -> crate::BreakerMetrics {
+        self.live().metrics()
+    }
+}
+
+impl fmt::Debug for BreakerHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BreakerHandle")
+            .field("name", &self.name)
+            .field("state", &self.state())
+            .finish()
+    }
+}
+
+/// A retry budget, by name.
+#[derive(Clone)]
+pub struct BudgetHandle {
+    name: Arc<str>,
+    last: Arc<Budget>,
+}
+
+impl BudgetHandle {
+    fn live(&self) -> Arc<Budget> {
+        current_budget(&self.name).unwrap_or_else(|| Arc::clone(&self.last))
+    }
+
+    /// The budget's name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// How many retries the budget would allow right now.
+    #[must_use]
+    pub fn balance(&self) -> f64 {
+        self.live().balance()
+    }
+
+    /// How many retries the budget has refused.
+    #[must_use]
+    pub fn exhausted(&self) -> u64 {
+        self.live().exhausted()
+    }
+
+    /// The settings in force.
+    #[must_use]
+    pub fn settings(&self) -> BudgetSettings {
+        *self.live().settings()
+    }
+}
+
+impl fmt::Debug for BudgetHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BudgetHandle")
+            .field("name", &self.name)
+            .field("balance", &self.balance())
+            .finish()
+    }
 }
 
 impl CallSite {
@@ -310,41 +569,37 @@ impl CallSite {
         self.idempotent
     }
 
-    /// The policy this site currently resolves to (cached; re-resolved after an `install`).
+    /// What this site's names resolve to now (cached; re-resolved after an `install`).
     #[inline]
-    pub(crate) fn current_policy(&'static self) -> Policy {
+    pub(crate) fn resolve(&'static self) -> ResolvedGuard {
         let generation = GENERATION.load(Ordering::Acquire);
         if self.cache.generation.load(Ordering::Acquire) != generation {
-            self.refresh(generation);
+            self.refresh();
         }
-        match &*self.cache.resolved.load() {
-            Some(resolved) => resolved.policy,
-            None => Policy::DEFAULT,
-        }
+        self.cache.resolved.load()
     }
 
     #[cold]
-    fn refresh(&'static self, generation: u64) {
+    fn refresh(&'static self) {
+        let mut objects = objects();
+        // Read under the lock that `install` holds while it swaps.
+        let generation = GENERATION.load(Ordering::Acquire);
         let config = LIVE.load();
-        let policy = match config.policy(self.policy) {
-            Some(policy) => *policy,
-            None => {
-                // Only reachable before the first install: install refuses configs
-                // that leave a call site's policy undefined.
-                if !INSTALLED.load(Ordering::Acquire) {
-                    tracing::warn!(
-                        call_site = self.name,
-                        policy = self.policy,
-                        "no built-in policy is called `{}`: using `default` until a config that defines it is installed",
-                        self.policy
-                    );
-                }
-                config.policy("default").copied().unwrap_or(Policy::DEFAULT)
-            }
+        let policy = *settings_or_default(
+            NameKind::Policy,
+            self.policy,
+            self.name,
+            |n| config.policy(n),
+            &Policy::DEFAULT,
+        );
+        let resolved = Resolved {
+            policy,
+            breaker: self
+                .breaker
+                .map(|b| live_breaker(&mut objects, &config, b, self.name)),
+            budget: live_budget(&mut objects, &config, self.budget, self.name),
         };
-        self.cache
-            .resolved
-            .store(Some(Arc::new(Resolved { policy })));
+        self.cache.resolved.store(Some(Arc::new(resolved)));
         self.cache.generation.store(generation, Ordering::Release);
     }
 }
