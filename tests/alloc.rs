@@ -85,7 +85,12 @@ fn a_successful_call_allocates_nothing() {
         }
         let after = allocations();
         assert!(total > 0);
-        assert_eq!(after - before, 0, "{} allocations in 3,000 successful calls", after - before);
+        assert_eq!(
+            after - before,
+            0,
+            "{} allocations in 3,000 successful calls",
+            after - before
+        );
 
         // The counter does see allocations made on this thread.
         let boxed = std::hint::black_box(Box::new(total));

@@ -40,8 +40,9 @@ pub use classify::{Class, Classify};
 pub use config::{BreakerSettings, BudgetSettings, Config, Window};
 pub use policy::{Backoff, Jitter, Policy};
 pub use registry::{
-    BreakerHandle, BudgetHandle, CallSite, InstallError, NameKind, UndefinedName, breaker, budget,
-    call_sites, current_config, install,
+    BreakerHandle, BreakerSnapshot, BudgetHandle, BudgetSnapshot, CallSite, CallSiteSnapshot,
+    InstallError, NameKind, Snapshot, UndefinedName, breaker, budget, call_sites, current_config,
+    install, snapshot,
 };
 pub use rejected::Rejected;
 

@@ -617,3 +617,116 @@ impl fmt::Debug for CallSite {
             .finish_non_exhaustive()
     }
 }
+
+/// A serializable picture of every breaker, budget and call site, for health
+/// endpoints and dashboards. Take one with [`snapshot`].
+#[derive(Debug, Clone, serde::Serialize)]
+#[non_exhaustive]
+pub struct Snapshot {
+    /// Every breaker named by the config or by a call site, by name.
+    pub breakers: Vec<BreakerSnapshot>,
+    /// Every budget named by the config or by a call site, by name.
+    pub budgets: Vec<BudgetSnapshot>,
+    /// Every `#[retryable]` function, by name.
+    pub call_sites: Vec<CallSiteSnapshot>,
+}
+
+/// One breaker in a [`Snapshot`].
+#[derive(Debug, Clone, serde::Serialize)]
+#[non_exhaustive]
+pub struct BreakerSnapshot {
+    /// Its name.
+    pub name: String,
+    /// Its counters, rates and state.
+    #[serde(flatten)]
+    pub metrics: crate::BreakerMetrics,
+}
+
+/// One budget in a [`Snapshot`].
+#[derive(Debug, Clone, serde::Serialize)]
+#[non_exhaustive]
+pub struct BudgetSnapshot {
+    /// Its name.
+    pub name: String,
+    /// Retries it would allow now.
+    pub balance: f64,
+    /// Retries it refused so far.
+    pub exhausted: u64,
+}
+
+/// One call site in a [`Snapshot`].
+#[derive(Debug, Clone, serde::Serialize)]
+#[non_exhaustive]
+pub struct CallSiteSnapshot {
+    /// `name = "..."`, or `module_path::fn_name`.
+    pub name: &'static str,
+    /// Its policy.
+    pub policy: &'static str,
+    /// Its breaker, if any.
+    pub breaker: Option<&'static str>,
+    /// Its budget.
+    pub budget: &'static str,
+    /// Whether it is marked `idempotent`.
+    pub idempotent: bool,
+    /// Where it is: `file:line`.
+    pub location: String,
+}
+
+/// The state of every breaker, budget and call site now.
+///
+/// ```
+/// let snapshot = retry_runtime::snapshot();
+/// assert!(snapshot.budgets.iter().any(|b| b.name == "default"));
+/// ```
+#[must_use]
+pub fn snapshot() -> Snapshot {
+    let (breakers, budgets) = {
+        let mut objects = objects();
+        let config = LIVE.load();
+        let mut breaker_names: Vec<&str> = config.breakers.keys().map(String::as_str).collect();
+        breaker_names.extend(call_sites().iter().filter_map(|s| s.breaker));
+        breaker_names.sort_unstable();
+        breaker_names.dedup();
+        let mut budget_names: Vec<&str> = config.budgets.keys().map(String::as_str).collect();
+        budget_names.extend(call_sites().iter().map(|s| s.budget));
+        budget_names.sort_unstable();
+        budget_names.dedup();
+        let breakers = breaker_names
+            .into_iter()
+            .map(|name| BreakerSnapshot {
+                name: name.to_owned(),
+                metrics: live_breaker(&mut objects, &config, name, "retry_runtime::snapshot")
+                    .metrics(),
+            })
+            .collect();
+        let budgets = budget_names
+            .into_iter()
+            .map(|name| {
+                let live = live_budget(&mut objects, &config, name, "retry_runtime::snapshot");
+                BudgetSnapshot {
+                    name: name.to_owned(),
+                    balance: live.balance(),
+                    exhausted: live.exhausted(),
+                }
+            })
+            .collect();
+        (breakers, budgets)
+    };
+    let mut call_sites: Vec<CallSiteSnapshot> = call_sites()
+        .iter()
+        .map(|s| CallSiteSnapshot {
+            name: s.name,
+            policy: s.policy,
+            breaker: s.breaker,
+            budget: s.budget,
+            idempotent: s.idempotent,
+            location: format!("{}:{}", s.file, s.line),
+        })
+        .collect();
+    call_sites.sort_by_key(|s| s.name);
+    Snapshot {
+        breakers,
+        budgets,
+        call_sites,
+    }
+}

@@ -1,0 +1,145 @@
+//! What `#[retryable]` generates, written out by hand and commented line by line.
+//!
+//! `cargo run --example expanded` runs both versions side by side. The function
+//!
+//! ```ignore
+//! #[retryable(policy = "network", idempotent)]
+//! async fn put(&mut self, key: &str, body: Vec<u8>) -> io::Result<usize> {
+//!     self.puts += 1;
+//!     self.backend.write(key, body).await
+//! }
+//! ```
+//!
+//! expands to `put_expanded` below (modulo hygiene: the made-up names such as
+//! `__retry` are invisible to the body, so they can never clash with its names).
+//! Everything it names lives under `retry_runtime::__private`, which is not a
+//! public API: write the attribute, not this.
+
+use std::io;
+
+use retry_runtime::retryable;
+
+struct Backend {
+    failures_left: u32,
+}
+
+impl Backend {
+    async fn write(&mut self, _key: &str, body: Vec<u8>) -> io::Result<usize> {
+        if self.failures_left > 0 {
+            self.failures_left -= 1;
+            return Err(io::ErrorKind::ConnectionReset.into());
+        }
+        Ok(body.len())
+    }
+}
+
+struct Store {
+    backend: Backend,
+    puts: u32,
+}
+
+impl Store {
+    /// The function as the user writes it.
+    #[retryable(policy = "network", idempotent)]
+    async fn put(&mut self, key: &str, body: Vec<u8>) -> io::Result<usize> {
+        self.puts += 1;
+        self.backend.write(key, body).await
+    }
+
+    /// What the attribute turns it into. The signature is unchanged, so callers
+    /// see the same function.
+    async fn put_expanded(&mut self, key: &str, body: Vec<u8>) -> io::Result<usize> {
+        // One static record per function: its names, where it is, and a cache of
+        // what its names resolve to (policy, breaker, budget), refreshed only after
+        // an `install`. Generic functions share one record across instantiations.
+        static __RETRY_SITE: retry_runtime::__private::CallSite =
+            retry_runtime::__private::CallSite::new(
+                // `name = "..."`, or `module_path::fn_name` by default.
+                concat!(module_path!(), "::", "put"),
+                module_path!(),
+                file!(),
+                line!(),
+                "network", // policy
+                None,      // breaker (`breaker = "..."`)
+                "default", // budget
+                true,      // idempotent
+            );
+        // Registered at link time in a static slice (linkme): `call_sites()` lists
+        // it and `install` validates the config against it, with no code run at startup.
+        #[retry_runtime::__private::linkme::distributed_slice(retry_runtime::__private::CALL_SITES)]
+        #[linkme(crate = retry_runtime::__private::linkme)]
+        static __RETRY_REGISTER: &retry_runtime::__private::CallSite = &__RETRY_SITE;
+
+        // Takes the site's cached settings (no lock, no lookup by name), deposits
+        // into its retry budget, and reads the clock only if the policy has a deadline.
+        let mut __retry = retry_runtime::__private::Controller::start(&__RETRY_SITE);
+        loop {
+            // Each attempt is a fresh, non-`move` async block that borrows the
+            // arguments: nothing is boxed, and the future stays `Send` when the body is.
+            let __attempt = async {
+                // `&mut self` is reborrowed per attempt under another name (the body's
+                // `self` is renamed to match), so a body that moves `self` still compiles.
+                let __self = &mut *self;
+                // By-value arguments are cloned per attempt: an attempt's changes to
+                // its copy never leak into the next one. (`CloneArg` is `Clone` with an
+                // error message written for this case.) `&str` needs nothing.
+                let body = retry_runtime::__private::CloneArg::clone_for_attempt(&body);
+                // The "fake return edge": pins the block's output to the declared
+                // return type, so `?` and `return` infer exactly as in the original
+                // body (`impl Trait` in the return type becomes `_` here).
+                #[allow(
+                    unreachable_code,
+                    clippy::diverging_sub_expression,
+                    clippy::needless_return
+                )]
+                if false {
+                    let __fake_return: io::Result<usize> = loop {};
+                    return __fake_return;
+                }
+                // The original body, untouched but for `self` → `__self`. A `return`
+                // in it ends the attempt, as it ended the call.
+                __self.puts += 1;
+                __self.backend.write(key, body).await
+            };
+            // Runs the attempt under the breaker and the attempt timeout, classifies
+            // an error (`Classify`, or the `retry_if` predicate), asks the budget,
+            // sleeps the backoff, and says whether to go again.
+            match __retry
+                .attempt(
+                    __attempt,
+                    |__error| retry_runtime::__private::classify(__error),
+                    |__rejected| retry_runtime::__private::FromRejected::from_rejected(__rejected),
+                )
+                .await
+            {
+                retry_runtime::__private::ControlFlow::Break(__output) => return __output,
+                retry_runtime::__private::ControlFlow::Continue(()) => {}
+            }
+        }
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> io::Result<()> {
+    let mut written = Store {
+        backend: Backend { failures_left: 2 },
+        puts: 0,
+    };
+    let n = written.put("greeting", b"hello".to_vec()).await?;
+    println!(
+        "#[retryable] put: wrote {n} bytes in {} attempts",
+        written.puts
+    );
+
+    let mut expanded = Store {
+        backend: Backend { failures_left: 2 },
+        puts: 0,
+    };
+    let n = expanded.put_expanded("greeting", b"hello".to_vec()).await?;
+    println!(
+        "hand-expanded put: wrote {n} bytes in {} attempts",
+        expanded.puts
+    );
+    assert_eq!(written.puts, expanded.puts);
+    Ok(())
+}
