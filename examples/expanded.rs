@@ -102,13 +102,21 @@ impl Store {
                 __self.backend.write(key, body).await
             };
             // Runs the attempt under the breaker and the attempt timeout, classifies
-            // an error (`Classify`, or the `retry_if` predicate), asks the budget,
+            // an error (`Classify`, or the `retry_if` predicate; spanned on the
+            // error type so a missing impl is reported there), asks the budget,
             // sleeps the backoff, and says whether to go again.
             match __retry
                 .attempt(
                     __attempt,
                     |__error| retry_runtime::__private::classify(__error),
                     |__rejected| retry_runtime::__private::FromRejected::from_rejected(__rejected),
+                    // Shows the error in retry and give-up events if its type is
+                    // `Debug` (autoref specialization), without requiring it.
+                    |__error| {
+                        #[allow(unused_imports)]
+                        use retry_runtime::__private::{DescribeDebug as _, DescribeOpaque as _};
+                        (&retry_runtime::__private::Describe(__error)).describe()
+                    },
                 )
                 .await
             {

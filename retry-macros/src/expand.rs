@@ -69,7 +69,16 @@ pub(crate) fn expand(plan: Plan) -> TokenStream {
     let from_rejected =
         quote_spanned!(error_span=> #private::FromRejected::from_rejected(#rejected));
     let run = quote_spanned!(error_span.resolved_at(mixed)=>
-        #controller.attempt(#attempt, |#error| #classify, |#rejected| #from_rejected)
+        #controller.attempt(
+            #attempt,
+            |#error| #classify,
+            |#rejected| #from_rejected,
+            |#error| {
+                #[allow(unused_imports)]
+                use #private::{DescribeDebug as _, DescribeOpaque as _};
+                (&#private::Describe(#error)).describe()
+            },
+        )
     );
 
     function.block = syn::parse_quote!({

@@ -4,6 +4,7 @@
 //! the function's arguments); the controller decides, after each one, whether to
 //! return or to sleep and go again. See `examples/expanded.rs`.
 
+use std::fmt;
 use std::future::Future;
 use std::ops::ControlFlow;
 use std::sync::LazyLock;
@@ -98,18 +99,21 @@ impl Controller {
     /// the backoff delay.
     ///
     /// `classify` is only called on errors that did not come from the framework
-    /// itself; `reject` turns the framework's refusals into the caller's error type.
-    pub async fn attempt<F, E, C, R>(
+    /// itself; `reject` turns the framework's refusals into the caller's error
+    /// type; `describe` shows an error in events, if its type is `Debug`.
+    pub async fn attempt<F, E, C, R, D>(
         &mut self,
         attempt: F,
         classify: C,
         reject: R,
+        describe: D,
     ) -> ControlFlow<F::Output>
     where
         F: Future,
         F::Output: ReturnsResult<Err = E>,
         C: FnOnce(&E) -> Class,
         R: FnOnce(Rejected) -> E,
+        D: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Debug>,
     {
         self.attempts += 1;
         let permit = if self.attempts == 1 {
@@ -178,11 +182,12 @@ impl Controller {
 
         match self.next_delay(class) {
             Ok(delay) => {
-                tracing::debug!(
+                tracing::info!(
                     call_site = self.site.name(),
                     attempt = self.attempts,
                     delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
                     class = ?class,
+                    error = ?Shown(describe(&error)),
                     "attempt failed; retrying",
                 );
                 tokio::time::sleep(delay).await;
@@ -196,26 +201,36 @@ impl Controller {
                 {
                     None => {}
                     Some(Some(permit)) => self.permit = Some(permit),
-                    Some(None) => return self.give_up(GiveUp::Breaker, class, error),
+                    Some(None) => {
+                        return self.give_up(GiveUp::Breaker, class, error, describe);
+                    }
                 }
                 ControlFlow::Continue(())
             }
-            Err(reason) => self.give_up(reason, class, error),
+            Err(reason) => self.give_up(reason, class, error, describe),
         }
     }
 
-    fn give_up<O: ReturnsResult>(
+    /// Returns `error`, with an event saying why retrying stopped. A permanent
+    /// error on the first attempt is an ordinary answer: no event.
+    fn give_up<O, D>(
         &self,
         reason: GiveUp,
         class: Class,
         error: O::Err,
-    ) -> ControlFlow<O> {
+        describe: D,
+    ) -> ControlFlow<O>
+    where
+        O: ReturnsResult,
+        D: for<'e> Fn(&'e O::Err) -> Option<&'e dyn fmt::Debug>,
+    {
         if reason != GiveUp::Permanent || self.attempts > 1 {
             tracing::warn!(
                 call_site = self.site.name(),
                 attempts = self.attempts,
                 reason = reason.as_str(),
                 class = ?class,
+                error = ?Shown(describe(&error)),
                 "giving up",
             );
         }
@@ -342,5 +357,46 @@ pub fn retry_if<E: ?Sized>(error: &E, predicate: impl FnOnce(&E) -> bool) -> Cla
         Class::Transient
     } else {
         Class::Permanent
+    }
+}
+
+/// An error in an event: its `Debug` form, or a placeholder for types without one.
+struct Shown<'e>(Option<&'e dyn fmt::Debug>);
+
+impl fmt::Debug for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(error) => error.fmt(f),
+            None => f.write_str("<error type is not Debug>"),
+        }
+    }
+}
+
+/// Autoref specialization: `(&Describe(e)).describe()` is `Some(e)` when the
+/// error type is `Debug` (the inherent-receiver impl wins), `None` otherwise.
+#[doc(hidden)]
+pub struct Describe<'e, E: ?Sized>(pub &'e E);
+
+#[doc(hidden)]
+pub trait DescribeDebug<'e> {
+    fn describe(&self) -> Option<&'e dyn fmt::Debug>;
+}
+
+impl<'e, E: fmt::Debug> DescribeDebug<'e> for Describe<'e, E> {
+    #[inline]
+    fn describe(&self) -> Option<&'e dyn fmt::Debug> {
+        Some(self.0)
+    }
+}
+
+#[doc(hidden)]
+pub trait DescribeOpaque<'e> {
+    fn describe(&self) -> Option<&'e dyn fmt::Debug>;
+}
+
+impl<'e, E: ?Sized> DescribeOpaque<'e> for &Describe<'e, E> {
+    #[inline]
+    fn describe(&self) -> Option<&'e dyn fmt::Debug> {
+        None
     }
 }

@@ -1,7 +1,10 @@
 //! Items that `#[retryable]`'s expansion names by absolute path. Not a public API:
 //! anything here may change in any release.
 
-pub use crate::attempt::{CloneArg, Controller, FromRejected, ReturnsResult, classify, retry_if};
+pub use crate::attempt::{
+    CloneArg, Controller, Describe, DescribeDebug, DescribeOpaque, FromRejected, ReturnsResult,
+    classify, retry_if,
+};
 pub use crate::registry::{CALL_SITES, CallSite};
 pub use core::ops::ControlFlow;
 pub use linkme;
