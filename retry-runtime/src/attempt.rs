@@ -61,6 +61,7 @@ static UNRESOLVED: LazyLock<Resolved> = LazyLock::new(|| Resolved {
     policy: Policy::DEFAULT,
     breaker: None,
     budget: std::sync::Arc::new(Budget::new(BudgetSettings::DEFAULT)),
+    metrics: crate::metrics::SiteMetrics::default(),
 });
 
 impl Controller {
@@ -116,6 +117,7 @@ impl Controller {
         D: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Debug>,
     {
         self.attempts += 1;
+        self.resolved().metrics.attempt();
         let permit = if self.attempts == 1 {
             match self
                 .resolved()
@@ -127,6 +129,7 @@ impl Controller {
                 Some(Some(permit)) => Some(permit),
                 Some(None) => {
                     let breaker = self.site.breaker().unwrap_or_default();
+                    self.resolved().metrics.rejected();
                     tracing::debug!(
                         call_site = self.site.name(),
                         breaker,
@@ -146,6 +149,7 @@ impl Controller {
             None => match attempt.await.into_result() {
                 Ok(value) => {
                     self.record(permit, Outcome::Success);
+                    self.resolved().metrics.ok();
                     return ControlFlow::Break(F::Output::from_ok(value));
                 }
                 Err(error) => {
@@ -157,6 +161,7 @@ impl Controller {
                 Ok(output) => match output.into_result() {
                     Ok(value) => {
                         self.record(permit, Outcome::Success);
+                        self.resolved().metrics.ok();
                         return ControlFlow::Break(F::Output::from_ok(value));
                     }
                     Err(error) => {
@@ -202,6 +207,7 @@ impl Controller {
                     None => {}
                     Some(Some(permit)) => self.permit = Some(permit),
                     Some(None) => {
+                        self.resolved().metrics.breaker_rejection();
                         return self.give_up(GiveUp::Breaker, class, error, describe);
                     }
                 }
@@ -224,6 +230,7 @@ impl Controller {
         O: ReturnsResult,
         D: for<'e> Fn(&'e O::Err) -> Option<&'e dyn fmt::Debug>,
     {
+        self.resolved().metrics.error();
         if reason != GiveUp::Permanent || self.attempts > 1 {
             tracing::warn!(
                 call_site = self.site.name(),
@@ -266,9 +273,12 @@ impl Controller {
         {
             return Err(GiveUp::Deadline);
         }
-        if !self.resolved().budget.try_withdraw() {
+        let budget = &self.resolved().budget;
+        if !budget.try_withdraw() {
+            self.resolved().metrics.budget_exhausted(budget);
             return Err(GiveUp::Budget);
         }
+        self.resolved().metrics.retry(budget);
         self.previous_delay = backoff;
         Ok(delay)
     }

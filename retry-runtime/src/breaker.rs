@@ -51,7 +51,7 @@ impl BreakerState {
         }
     }
 
-    fn as_u8(self) -> u8 {
+    pub(crate) fn as_u8(self) -> u8 {
         match self {
             BreakerState::Closed => 0,
             BreakerState::Open => 1,
@@ -344,6 +344,7 @@ impl Breaker {
             );
         }
         self.state.store(to.as_u8(), Ordering::Release);
+        crate::metrics::breaker_state(&self.name, to);
         match why {
             Some((rate, value)) => tracing::warn!(
                 breaker = %self.name, from = %from, to = %to, rate, value,

@@ -26,6 +26,7 @@ mod breaker;
 mod budget;
 mod classify;
 pub mod config;
+pub mod metrics;
 mod policy;
 mod registry;
 mod rejected;

@@ -257,6 +257,7 @@ pub(crate) struct Resolved {
     pub(crate) policy: Policy,
     pub(crate) breaker: Option<Arc<Breaker>>,
     pub(crate) budget: Arc<Budget>,
+    pub(crate) metrics: crate::metrics::SiteMetrics,
 }
 
 /// A call site's resolution, held by a call from start to end.
@@ -598,6 +599,7 @@ impl CallSite {
                 .breaker
                 .map(|b| live_breaker(&mut objects, &config, b, self.name)),
             budget: live_budget(&mut objects, &config, self.budget, self.name),
+            metrics: crate::metrics::SiteMetrics::new(self.name, self.breaker, self.budget),
         };
         self.cache.resolved.store(Some(Arc::new(resolved)));
         self.cache.generation.store(generation, Ordering::Release);

@@ -1,0 +1,134 @@
+//! Metrics through the `metrics` facade (feature `metrics`). Without the
+//! feature every method here is an empty inline function.
+//!
+//! | name | kind | labels | meaning |
+//! |---|---|---|---|
+//! | `retry_calls_total` | counter | `call_site`, `outcome` = `ok` \| `error` \| `rejected` | calls, by how they ended |
+//! | `retry_attempts_total` | counter | `call_site` | attempts started (first attempts and retries) |
+//! | `retry_retries_total` | counter | `call_site` | retries made |
+//! | `retry_budget_exhausted_total` | counter | `call_site`, `budget` | retries refused by the budget |
+//! | `retry_breaker_rejections_total` | counter | `call_site`, `breaker` | attempts refused by the breaker |
+//! | `retry_breaker_state` | gauge | `breaker` | 0 closed, 1 open, 2 half-open, 3 forced-open, 4 disabled |
+//! | `retry_budget_balance` | gauge | `budget` | retries the budget holds, updated on each retry decision |
+//!
+//! Handles are registered once per call site (when it first resolves, and after
+//! each `install`), so a call formats no label. Install your recorder before the
+//! first call: handles taken earlier stay bound to the no-op recorder until the
+//! next `install`.
+
+/// The metric handles of one call site.
+#[derive(Debug, Default)]
+pub(crate) struct SiteMetrics {
+    #[cfg(feature = "metrics")]
+    inner: Option<Handles>,
+}
+
+#[cfg(feature = "metrics")]
+#[derive(Debug)]
+struct Handles {
+    ok: metrics::Counter,
+    error: metrics::Counter,
+    rejected: metrics::Counter,
+    attempts: metrics::Counter,
+    retries: metrics::Counter,
+    budget_exhausted: metrics::Counter,
+    breaker_rejections: metrics::Counter,
+    budget_balance: metrics::Gauge,
+}
+
+impl SiteMetrics {
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    pub(crate) fn new(
+        call_site: &'static str,
+        breaker: Option<&'static str>,
+        budget: &'static str,
+    ) -> Self {
+        #[cfg(feature = "metrics")]
+        {
+            let calls = |outcome: &'static str| metrics::counter!("retry_calls_total", "call_site" => call_site, "outcome" => outcome);
+            SiteMetrics {
+                inner: Some(Handles {
+                    ok: calls("ok"),
+                    error: calls("error"),
+                    rejected: calls("rejected"),
+                    attempts: metrics::counter!("retry_attempts_total", "call_site" => call_site),
+                    retries: metrics::counter!("retry_retries_total", "call_site" => call_site),
+                    budget_exhausted: metrics::counter!(
+                        "retry_budget_exhausted_total", "call_site" => call_site, "budget" => budget
+                    ),
+                    breaker_rejections: metrics::counter!(
+                        "retry_breaker_rejections_total", "call_site" => call_site, "breaker" => breaker.unwrap_or("")
+                    ),
+                    budget_balance: metrics::gauge!("retry_budget_balance", "budget" => budget),
+                }),
+            }
+        }
+        #[cfg(not(feature = "metrics"))]
+        SiteMetrics {}
+    }
+
+    #[inline]
+    pub(crate) fn attempt(&self) {
+        #[cfg(feature = "metrics")]
+        if let Some(h) = &self.inner {
+            h.attempts.increment(1);
+        }
+    }
+
+    #[inline]
+    pub(crate) fn ok(&self) {
+        #[cfg(feature = "metrics")]
+        if let Some(h) = &self.inner {
+            h.ok.increment(1);
+        }
+    }
+
+    pub(crate) fn error(&self) {
+        #[cfg(feature = "metrics")]
+        if let Some(h) = &self.inner {
+            h.error.increment(1);
+        }
+    }
+
+    pub(crate) fn rejected(&self) {
+        #[cfg(feature = "metrics")]
+        if let Some(h) = &self.inner {
+            h.rejected.increment(1);
+            h.breaker_rejections.increment(1);
+        }
+    }
+
+    /// A retry refused by the breaker (the call ends with its last error).
+    pub(crate) fn breaker_rejection(&self) {
+        #[cfg(feature = "metrics")]
+        if let Some(h) = &self.inner {
+            h.breaker_rejections.increment(1);
+        }
+    }
+
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    pub(crate) fn retry(&self, budget: &crate::budget::Budget) {
+        #[cfg(feature = "metrics")]
+        if let Some(h) = &self.inner {
+            h.retries.increment(1);
+            h.budget_balance.set(budget.balance());
+        }
+    }
+
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    pub(crate) fn budget_exhausted(&self, budget: &crate::budget::Budget) {
+        #[cfg(feature = "metrics")]
+        if let Some(h) = &self.inner {
+            h.budget_exhausted.increment(1);
+            h.budget_balance.set(budget.balance());
+        }
+    }
+}
+
+/// Sets the `retry_breaker_state` gauge of a breaker.
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn breaker_state(breaker: &str, state: crate::BreakerState) {
+    #[cfg(feature = "metrics")]
+    metrics::gauge!("retry_breaker_state", "breaker" => breaker.to_owned())
+        .set(f64::from(state.as_u8()));
+}
