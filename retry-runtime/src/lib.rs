@@ -47,5 +47,10 @@ pub use registry::{
 };
 pub use rejected::Rejected;
 
+/// The README's examples, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
+
 /// Makes an async function retry under a named policy; see the crate docs.
 pub use retry_macros::retryable;
