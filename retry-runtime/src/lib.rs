@@ -38,7 +38,7 @@ pub mod __private;
 
 pub use breaker::{BreakerMetrics, BreakerState};
 pub use classify::{Class, Classify};
-pub use config::{BreakerSettings, BudgetSettings, Config, Window};
+pub use config::{BreakerSettings, BudgetSettings, Config, ConfigError, Window};
 pub use policy::{Backoff, Jitter, Policy};
 pub use registry::{
     BreakerHandle, BreakerSnapshot, BudgetHandle, BudgetSnapshot, CallSite, CallSiteSnapshot,

@@ -80,7 +80,7 @@ pub fn current_config() -> Arc<Config> {
 /// that use it. On success every call site picks up its new settings on its next
 /// call; calls already running finish under the settings they started with.
 ///
-/// ```
+/// ```standalone_crate
 /// use retry_runtime::{install, Config};
 ///
 /// let config = Config::from_toml_str(r#"
