@@ -271,7 +271,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 i += 1;
                 let phase = phase();
                 let tally = &TALLIES[phase.index()];
-                let result = if i % 5 == 0 {
+                let result = if i.is_multiple_of(5) {
                     client.put(&format!("k{worker}-{i}"), format!("v{i}")).await
                 } else {
                     client.get(&format!("k{worker}-{i}")).await.map(drop)
@@ -353,7 +353,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             state.to_string(),
             budget.balance(),
         );
-        if ticks % print_every == 0 {
+        if ticks.is_multiple_of(print_every) {
             if terminal {
                 print!("\r\x1b[2K{line}");
                 io::stdout().flush()?;

@@ -20,11 +20,214 @@ pub(crate) struct Args {
     pub(crate) krate: Option<CratePath>,
 }
 
+/// The keys, as DESIGN §3 lists them.
+const KEYS: &[&str] = &[
+    "policy",
+    "breaker",
+    "budget",
+    "idempotent",
+    "retry_if",
+    "name",
+    "crate",
+];
+
 impl Args {
-    pub(crate) fn parse(tokens: TokenStream) -> Result<Args, Error> {
-        let items = NestedMeta::parse_meta_list(tokens).map_err(Error::from)?;
-        Args::from_list(&items)
+    /// Parses the attribute's arguments. Returns what could be read, and every
+    /// mistake: the keys that were right still count, so a typo elsewhere does
+    /// not also report `&mut self` as lacking `idempotent`.
+    pub(crate) fn parse(tokens: TokenStream) -> (Args, Option<Error>) {
+        let items = match NestedMeta::parse_meta_list(tokens) {
+            Ok(items) => items,
+            Err(error) => return (Args::default(), Some(error.into())),
+        };
+        let mut errors = Error::accumulator();
+        let mut seen: Vec<String> = Vec::new();
+        let mut good = Vec::new();
+        let mut idempotent_with_value = false;
+        for item in items {
+            let meta = match &item {
+                NestedMeta::Meta(meta) => meta,
+                NestedMeta::Lit(lit) => {
+                    errors.push(positional(lit));
+                    continue;
+                }
+            };
+            let key = key_of(meta.path());
+            if !KEYS.contains(&key.as_str()) {
+                errors.push(unknown_key(&key).with_span(meta.path()));
+                continue;
+            }
+            if seen.contains(&key) {
+                let message = if key == "idempotent" {
+                    "`idempotent` is written twice: once is enough".to_owned()
+                } else {
+                    format!("`{key}` is set twice: keep one `{key} = ...`")
+                };
+                errors.push(Error::custom(message).with_span(meta.path()));
+                continue;
+            }
+            seen.push(key.clone());
+            if key == "idempotent" && !matches!(meta, syn::Meta::Path(_)) {
+                idempotent_with_value = !is_false(meta);
+                errors.push(flag_with_value(meta));
+                continue;
+            }
+            if let syn::Meta::List(list) = meta {
+                errors.push(
+                    Error::custom(format!(
+                        "write `{key} = ...`, not `{key}(...)`: e.g. `{key} = {}`",
+                        example(&key)
+                    ))
+                    .with_span(&list.path),
+                );
+                continue;
+            }
+            // Each key alone first, so that errors come in the order they were written.
+            if errors
+                .handle(Args::from_list(std::slice::from_ref(&item)))
+                .is_some()
+            {
+                good.push(item);
+            }
+        }
+        let mut args = errors.handle(Args::from_list(&good)).unwrap_or_default();
+        if idempotent_with_value {
+            // The intent is clear: report the spelling, not `&mut self` as well.
+            args.idempotent = Flag::present();
+        }
+        (args, errors.finish().err())
     }
+}
+
+fn key_of(path: &syn::Path) -> String {
+    quote::ToTokens::to_token_stream(path)
+        .to_string()
+        .replace(' ', "")
+}
+
+/// A value for `key`, as it would be written after `key = `.
+fn example(key: &str) -> &'static str {
+    match key {
+        "policy" => "\"network\"",
+        "breaker" => "\"s3\"",
+        "budget" => "\"batch\"",
+        "name" => "\"store.get\"",
+        "retry_if" => "is_transient",
+        "crate" => "\"my_crate::retry\"",
+        _ => "...",
+    }
+}
+
+/// Settings that belong in the config file, by the table they belong to.
+const CONFIG_SETTINGS: &[(&str, &[&str])] = &[
+    (
+        "policy",
+        &[
+            "max_attempts",
+            "backoff",
+            "initial_delay",
+            "multiplier",
+            "max_delay",
+            "jitter",
+            "max_elapsed",
+            "attempt_timeout",
+            "base",
+        ],
+    ),
+    (
+        "breaker",
+        &[
+            "window",
+            "window_size",
+            "window_duration",
+            "failure_rate_threshold",
+            "slow_call_duration",
+            "slow_call_rate_threshold",
+            "minimum_calls",
+            "open_duration",
+            "half_open_calls",
+        ],
+    ),
+    ("budget", &["ttl", "min_retries_per_sec", "retry_ratio"]),
+];
+
+fn unknown_key(key: &str) -> Error {
+    if let Some((table, _)) = CONFIG_SETTINGS
+        .iter()
+        .find(|(_, settings)| settings.contains(&key))
+    {
+        let plural = if *table == "policy" {
+            "policies".to_owned()
+        } else {
+            format!("{table}s")
+        };
+        return Error::custom(format!(
+            "`{key}` is a {table} setting, and settings live in the config file, not in the attribute: set it under `[{plural}.<name>]` and write `{table} = \"<name>\"` here"
+        ));
+    }
+    let close = KEYS
+        .iter()
+        .copied()
+        .filter(|known| {
+            known.eq_ignore_ascii_case(key) || edit_distance(known, &key.to_ascii_lowercase()) <= 2
+        })
+        .min_by_key(|known| edit_distance(known, key));
+    match close {
+        Some(known) => Error::custom(format!("unknown key `{key}`: did you mean `{known}`?")),
+        None => Error::custom(format!(
+            "unknown key `{key}`: the keys are `policy`, `breaker`, `budget`, `idempotent`, `retry_if`, `name` and `crate`"
+        )),
+    }
+}
+
+/// Levenshtein distance; the keys are short.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                diagonal
+            } else {
+                1 + diagonal.min(above).min(row[j])
+            };
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+fn positional(lit: &syn::Lit) -> Error {
+    let message = match lit {
+        syn::Lit::Str(s) => format!(
+            "a bare string is not a key: write `policy = \"{0}\"` to use the retry policy `{0}` (or `breaker = \"{0}\"`, `budget = \"{0}\"`)",
+            s.value()
+        ),
+        _ => "expected `key = value` pairs or the flag `idempotent`, e.g. `#[retryable(policy = \"network\", idempotent)]`".to_owned(),
+    };
+    Error::custom(message).with_span(lit)
+}
+
+fn is_false(meta: &syn::Meta) -> bool {
+    matches!(
+        meta,
+        syn::Meta::NameValue(syn::MetaNameValue {
+            value: syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Bool(b), .. }),
+            ..
+        }) if !b.value
+    )
+}
+
+fn flag_with_value(meta: &syn::Meta) -> Error {
+    let message = if is_false(meta) {
+        "`idempotent` takes no value, and a function is not idempotent unless the attribute says so: remove `idempotent = false`"
+    } else {
+        "`idempotent` is a flag and takes no value: write `idempotent` alone"
+    };
+    Error::custom(message).with_span(meta)
 }
 
 /// A non-empty string literal naming a policy, breaker, budget or call site.
@@ -34,7 +237,41 @@ pub(crate) struct Name {
 }
 
 impl FromMeta for Name {
-    fn from_expr(expr: &syn::Expr) -> darling::Result<Self> {
+    /// Overridden to know the key, so each message can name it.
+    fn from_meta(item: &syn::Meta) -> darling::Result<Self> {
+        let key = key_of(item.path());
+        match item {
+            syn::Meta::NameValue(nv) => Name::from_key_expr(&key, &nv.value),
+            _ => Err(Error::custom(format!(
+                "`{key}` needs a value: write `{key} = {}`",
+                example(&key)
+            ))
+            .with_span(item)),
+        }
+    }
+}
+
+impl Name {
+    fn from_key_expr(key: &str, expr: &syn::Expr) -> darling::Result<Self> {
+        let (what, without) = match key {
+            "policy" => (
+                "a retry policy in the config file",
+                "use the `default` policy",
+            ),
+            "breaker" => (
+                "a circuit breaker in the config file",
+                "call without a breaker",
+            ),
+            "budget" => (
+                "a retry budget in the config file",
+                "use the `default` budget",
+            ),
+            _ => (
+                "this call site in logs and metrics",
+                "use `module_path::fn_name`",
+            ),
+        };
+        let example = example(key);
         match expr {
             syn::Expr::Lit(syn::ExprLit {
                 lit: syn::Lit::Str(s),
@@ -42,14 +279,14 @@ impl FromMeta for Name {
             }) => {
                 let value = s.value();
                 if value.trim().is_empty() {
-                    return Err(Error::custom(
-                        "this name is empty: write the name of an entry of the config file, e.g. \"network\"",
-                    )
+                    return Err(Error::custom(format!(
+                        "`{key}` is empty: write the name of {what}, e.g. `{key} = {example}`, or remove the key to {without}"
+                    ))
                     .with_span(s));
                 }
                 if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
                     return Err(Error::custom(format!(
-                        "this name contains white space: names are config-table keys such as \"network\" or \"s3-eu\"; did you mean \"{}\"?",
+                        "`{key}` contains white space, which names cannot: did you mean `{key} = \"{}\"`?",
                         value.split_whitespace().collect::<Vec<_>>().join("-")
                     ))
                     .with_span(s));
@@ -57,7 +294,7 @@ impl FromMeta for Name {
                 Ok(Name { value })
             }
             syn::Expr::Path(p) => Err(Error::custom(format!(
-                "expected a string literal: write it in quotes, e.g. \"{}\"",
+                "`{key}` takes a string literal: write `{key} = \"{}\"`",
                 p.path
                     .segments
                     .last()
@@ -65,17 +302,16 @@ impl FromMeta for Name {
                     .unwrap_or_default()
             ))
             .with_span(expr)),
-            _ => Err(Error::custom(
-                "expected a string literal naming an entry of the config file, e.g. \"network\"",
-            )
+            syn::Expr::Lit(syn::ExprLit { lit, .. }) => Err(Error::custom(format!(
+                "`{key}` takes a string literal naming {what}: write `{key} = \"{}\"`",
+                quote::ToTokens::to_token_stream(lit)
+            ))
+            .with_span(expr)),
+            _ => Err(Error::custom(format!(
+                "`{key}` takes a string literal naming {what}, e.g. `{key} = {example}`"
+            ))
             .with_span(expr)),
         }
-    }
-
-    fn from_word() -> darling::Result<Self> {
-        Err(Error::custom(
-            "this key needs a value: write it as `key = \"name\"`",
-        ))
     }
 }
 

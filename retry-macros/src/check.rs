@@ -80,10 +80,13 @@ pub(crate) fn parse_function(item: TokenStream) -> syn::Result<ItemFn> {
 /// unchanged together with every error found.
 pub(crate) fn check(
     function: ItemFn,
-    args: Result<Args, Error>,
+    args: Args,
+    arg_errors: Option<Error>,
 ) -> Result<Plan, Box<(ItemFn, TokenStream)>> {
     let mut errors = Error::accumulator();
-    let args = errors.handle(args).unwrap_or_default();
+    if let Some(arg_errors) = arg_errors {
+        errors.push(arg_errors);
+    }
     let original = function.clone();
     let mut function = function;
     let idempotent = args.idempotent.is_present();
@@ -112,6 +115,10 @@ pub(crate) fn check(
     }
 
     if let Err(error) = errors.finish() {
+        let mut original = original;
+        // `const` is reported above; dropping it spares the user rustc's
+        // "functions cannot be both `const` and `async`" as well.
+        original.sig.constness = None;
         return Err(Box::new((original, error.write_errors())));
     }
 
@@ -165,7 +172,7 @@ fn check_shape(function: &ItemFn, errors: &mut darling::error::Accumulator) {
                 .contains("async_trait");
         let message = if rewritten_by_async_trait {
             format!(
-                "`#[retryable]` sees `{}` after `#[async_trait]` turned it into a non-async fn returning a boxed future, and cannot retry that: since Rust 1.75 traits can have `async fn` directly, so remove `#[async_trait]` from the trait and this impl (or put `#[retryable]` on an inherent `async fn` and call it from the trait method)",
+                "`#[async_trait]` has already turned `{}` into a fn returning a boxed future, which `#[retryable]` cannot retry: remove `#[async_trait]` from the trait and this impl (traits have `async fn` since Rust 1.75), or put `#[retryable]` on an inherent `async fn` that this method calls",
                 sig.ident
             )
         } else {
@@ -240,7 +247,7 @@ fn check_return_type(function: &ItemFn, errors: &mut darling::error::Accumulator
         _ => true,
     };
     if certainly_not_result {
-        let shown = ty.to_token_stream().to_string();
+        let shown = shown(ty);
         errors.push(
             Error::custom(format!(
                 "`#[retryable]` functions must return a `Result`, not `{shown}`: the retry loop needs `Err` to tell a failure from a success; return `Result<_, E>` (or an alias such as `std::io::Result<_>`) where `E` says which failures are transient"
@@ -286,11 +293,50 @@ impl VisitMut for ImplToInfer {
     }
 }
 
-fn needs_idempotent(what: &str, fn_name: &str, span: &impl ToTokens) -> Error {
+/// Rule 2. `instead` is the shared-reference alternative; `span` is the `mut` of the `&mut`.
+fn needs_idempotent(what: &str, fn_name: &str, instead: &str, span: Span) -> Error {
     Error::custom(format!(
-        "{what} lets an attempt change state that the next attempt sees, so retrying `{fn_name}` is safe only if repeating it is: add `idempotent` to the attribute if it is (`#[retryable(idempotent)]`), or take `&self` / a shared reference"
+        "{what} lets an attempt change state that the next attempt sees: add `idempotent` (`#[retryable(idempotent)]`) if repeating `{fn_name}` is safe, or {instead}"
     ))
-    .with_span(span)
+    .with_span(&span)
+}
+
+/// Tokens as a person writes them: `Option<()>`, not `Option < () >`.
+fn shown(tokens: &impl ToTokens) -> String {
+    let mut text = tokens.to_token_stream().to_string();
+    for (from, to) in [
+        (" <", "<"),
+        ("< ", "<"),
+        (" >", ">"),
+        (" ,", ","),
+        (" :: ", "::"),
+        (":: ", "::"),
+        ("& ", "&"),
+        (" (", "("),
+        ("( ", "("),
+        (" )", ")"),
+        (" [", "["),
+        ("[ ", "["),
+        (" ]", "]"),
+    ] {
+        text = text.replace(from, to);
+    }
+    text
+}
+
+/// The `mut` of `&mut T`, or of the `&mut T` inside `Pin<&mut T>`.
+fn mut_span(ty: &Type) -> Option<Span> {
+    match ty {
+        Type::Reference(r) => r.mutability.map(|m| m.span),
+        Type::Path(p) => p.path.segments.last().and_then(|s| match &s.arguments {
+            syn::PathArguments::AngleBracketed(a) => a.args.iter().find_map(|arg| match arg {
+                syn::GenericArgument::Type(t) => mut_span(t),
+                _ => None,
+            }),
+            _ => None,
+        }),
+        _ => None,
+    }
 }
 
 fn self_ident(span: Span) -> syn::Ident {
@@ -307,7 +353,8 @@ fn receiver_rebind(
     let how = match &*receiver.ty {
         Type::Reference(r) if r.mutability.is_some() => {
             if !idempotent {
-                errors.push(needs_idempotent("`&mut self`", fn_name, &*receiver));
+                let at = mut_span(&receiver.ty).unwrap_or(span);
+                errors.push(needs_idempotent("`&mut self`", fn_name, "take `&self`", at));
             }
             How::Reborrow
         }
@@ -317,7 +364,8 @@ fn receiver_rebind(
                 errors.push(needs_idempotent(
                     "`self: Pin<&mut Self>`",
                     fn_name,
-                    &*receiver,
+                    "take `&self`",
+                    mut_span(&receiver.ty).unwrap_or(span),
                 ));
             }
             // `Pin::as_mut` needs a mutable binding.
@@ -407,11 +455,16 @@ fn typed_rebind(
     let how = match ty {
         Type::Reference(r) if r.mutability.is_some() => {
             if !idempotent {
-                let what = match &*typed.pat {
-                    Pat::Ident(p) => format!("the `&mut` argument `{}`", p.ident),
-                    _ => "a `&mut` argument".to_owned(),
+                let shared = format!("&{}", shown(&r.elem));
+                let (what, instead) = match &*typed.pat {
+                    Pat::Ident(p) => (
+                        format!("the `&mut` argument `{}`", p.ident),
+                        format!("take `{}: {shared}`", p.ident),
+                    ),
+                    _ => ("a `&mut` argument".to_owned(), format!("take `{shared}`")),
                 };
-                errors.push(needs_idempotent(&what, fn_name, &*typed));
+                let at = r.mutability.map_or(ty_span, |m| m.span);
+                errors.push(needs_idempotent(&what, fn_name, &instead, at));
             }
             How::Reborrow
         }
@@ -421,7 +474,8 @@ fn typed_rebind(
                 errors.push(needs_idempotent(
                     "a `Pin<&mut _>` argument",
                     fn_name,
-                    &*typed,
+                    "take a shared reference",
+                    mut_span(ty).unwrap_or(ty_span),
                 ));
             }
             How::PinReborrow
@@ -430,7 +484,7 @@ fn typed_rebind(
             errors.push(
                 Error::custom(format!(
                     "`{}` is a `FnOnce`: it can be called once, but every attempt of `{fn_name}` needs it again; take `impl Fn(..) + Clone` (or `&impl Fn(..)`) instead",
-                    typed.pat.to_token_stream()
+                    shown(&*typed.pat)
                 ))
                 .with_span(ty),
             );

@@ -60,17 +60,27 @@ pub(crate) fn expand(plan: Plan) -> TokenStream {
         .map(|r| rebind(r, &private));
     let body = &function.block.stmts;
 
+    // A missing `Classify` or `From<Rejected>` is reported at the call, its
+    // path and its argument: give them the error type's location (each token
+    // keeps its hygiene).
+    let private_at = relocate(private.clone(), error_span);
+    let error_at = syn::Ident::new("__error", mixed.located_at(error_span));
+    let rejected_at = syn::Ident::new("__rejected", mixed.located_at(error_span));
     let classify = match &retry_if {
         Some(predicate) => {
             quote_spanned!(predicate.span_of()=> #private::retry_if(#error, #predicate))
         }
-        None => quote_spanned!(error_span=> #private::classify(#error)),
+        None => quote_spanned!(error_span=> #private_at::classify(#error_at)),
     };
     let from_rejected =
-        quote_spanned!(error_span=> #private::FromRejected::from_rejected(#rejected));
+        quote_spanned!(error_span=> #private_at::FromRejected::from_rejected(#rejected_at));
+    // The whole call, `.await` included, is located at the return type too:
+    // rustc then reports a non-`Result` return type once, there, not three times.
+    let controller_at = syn::Ident::new("__retry", mixed.located_at(error_span));
+    let attempt_at = syn::Ident::new("__attempt", mixed.located_at(error_span));
     let run = quote_spanned!(error_span.resolved_at(mixed)=>
-        #controller.attempt(
-            #attempt,
+        #controller_at.attempt(
+            #attempt_at,
             |#error| #classify,
             |#rejected| #from_rejected,
             |#error| {
@@ -80,6 +90,7 @@ pub(crate) fn expand(plan: Plan) -> TokenStream {
             },
         )
     );
+    let awaited = quote_spanned!(error_span.resolved_at(mixed)=> #run.await);
 
     function.block = syn::parse_quote!({
         static #site: #private::CallSite = #private::CallSite::new(
@@ -116,13 +127,31 @@ pub(crate) fn expand(plan: Plan) -> TokenStream {
                 }
                 #(#body)*
             };
-            match #run.await {
+            match #awaited {
                 #private::ControlFlow::Break(#output) => return #output,
                 #private::ControlFlow::Continue(()) => {}
             }
         }
     });
     quote!(#function)
+}
+
+/// The same tokens, resolved as before but located at `at`.
+fn relocate(tokens: TokenStream, at: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(group) = &tree {
+                let mut relocated =
+                    proc_macro2::Group::new(group.delimiter(), relocate(group.stream(), at));
+                relocated.set_span(group.span().located_at(at));
+                tree = proc_macro2::TokenTree::Group(relocated);
+            } else {
+                tree.set_span(tree.span().located_at(at));
+            }
+            tree
+        })
+        .collect()
 }
 
 trait SpanOf {
@@ -143,7 +172,10 @@ fn rebind(rebind: &Rebind, private: &TokenStream) -> TokenStream {
         span,
     } = rebind;
     let value = match how {
-        How::Clone => quote_spanned!(*span=> #private::CloneArg::clone_for_attempt(&#source)),
+        How::Clone => {
+            let private = relocate(private.clone(), *span);
+            quote_spanned!(*span=> #private::CloneArg::clone_for_attempt(&#source))
+        }
         How::Reborrow => quote!(&mut *#source),
         How::PinReborrow => quote!(::core::pin::Pin::as_mut(&mut #source)),
         How::Copy => quote!(#source),

@@ -29,19 +29,19 @@ pub fn retryable(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 fn expand_retryable(args: TokenStream2, item: TokenStream2) -> TokenStream2 {
-    let parsed_args = attr::Args::parse(args);
+    let (parsed_args, arg_errors) = attr::Args::parse(args);
     let function = match check::parse_function(item.clone()) {
         Ok(function) => function,
         Err(error) => {
             let mut out = item;
-            if let Err(arg_errors) = parsed_args {
+            if let Some(arg_errors) = arg_errors {
                 out.extend(arg_errors.write_errors());
             }
             out.extend(error.to_compile_error());
             return out;
         }
     };
-    let plan = check::check(function, parsed_args);
+    let plan = check::check(function, parsed_args, arg_errors);
     match plan {
         Ok(plan) => expand::expand(plan),
         Err(failed) => {

@@ -339,7 +339,7 @@ impl<E: From<Rejected>> FromRejected for E {
 #[diagnostic::on_unimplemented(
     message = "`#[retryable]` cannot re-supply `{Self}` to a second attempt: it is not `Clone`",
     label = "each attempt gets its own clone of this by-value argument, so it must be `Clone`",
-    note = "derive or implement `Clone` for it, or take it by reference (`&{Self}`)"
+    note = "derive or implement `Clone` for `{Self}`, or take the argument by reference (`&{Self}`, or `&self` for a receiver)"
 )]
 pub trait CloneArg: Sized {
     fn clone_for_attempt(&self) -> Self;
