@@ -540,7 +540,7 @@ impl CallSite {
         self.file
     }
 
-    /// The line of the `#[retryable]` attribute.
+    /// The line of the function's name.
     #[must_use]
     pub fn line(&self) -> u32 {
         self.line
