@@ -217,7 +217,10 @@ async fn every_delay_is_capped_at_max_delay() {
     setup();
     let r = Recorder::new();
     capped(&r).await.unwrap_err();
-    assert_eq!(r.gaps(), [ms(100), ms(300), ms(900), ms(1000), ms(1000), ms(1000)]);
+    assert_eq!(
+        r.gaps(),
+        [ms(100), ms(300), ms(900), ms(1000), ms(1000), ms(1000)]
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -231,7 +234,10 @@ async fn decorrelated_draws_between_initial_and_three_times_the_previous() {
         let mut previous = ms(10);
         for gap in gaps {
             assert!(gap >= ms(10), "{gap:?} below initial_delay");
-            assert!(gap <= (previous * 3).min(ms(500)), "{gap:?} above 3 × {previous:?} or the cap");
+            assert!(
+                gap <= (previous * 3).min(ms(500)),
+                "{gap:?} above 3 × {previous:?} or the cap"
+            );
             previous = gap;
         }
     }
@@ -249,7 +255,10 @@ async fn full_jitter_stays_within_zero_and_the_delay() {
             below_half += usize::from(gap < ms(50));
         }
     }
-    assert!(below_half > 0, "full jitter never drew below d/2 in 200 delays");
+    assert!(
+        below_half > 0,
+        "full jitter never drew below d/2 in 200 delays"
+    );
 }
 
 #[tokio::test(start_paused = true)]
