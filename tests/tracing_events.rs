@@ -1,0 +1,324 @@
+//! The `tracing` events of the README's table: retry, give-up (with each
+//! reason), breaker transitions; none on the success path. Captured with a
+//! minimal subscriber that records each event's level, message and fields.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
+
+use retry_runtime::{Class, Classify, Config, Rejected, install, retryable};
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Level, Metadata, Subscriber};
+
+#[derive(Debug, Clone)]
+struct Captured {
+    level: Level,
+    fields: BTreeMap<String, String>,
+}
+
+impl Captured {
+    fn message(&self) -> &str {
+        self.fields.get("message").map_or("", String::as_str)
+    }
+
+    fn field(&self, name: &str) -> &str {
+        self.fields.get(name).map_or("<missing>", String::as_str)
+    }
+}
+
+#[derive(Clone, Default)]
+struct Capture {
+    events: Arc<Mutex<Vec<Captured>>>,
+    next_id: Arc<AtomicU64>,
+}
+
+struct Fields<'a>(&'a mut BTreeMap<String, String>);
+
+impl Visit for Fields<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.insert(field.name().to_owned(), value.to_owned());
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.0.insert(field.name().to_owned(), format!("{value:?}"));
+    }
+}
+
+impl Subscriber for Capture {
+    fn enabled(&self, _: &Metadata<'_>) -> bool {
+        true
+    }
+
+    fn new_span(&self, _: &Attributes<'_>) -> Id {
+        Id::from_u64(self.next_id.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+
+    fn record(&self, _: &Id, _: &Record<'_>) {}
+
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+
+    fn event(&self, event: &Event<'_>) {
+        let mut fields = BTreeMap::new();
+        event.record(&mut Fields(&mut fields));
+        let level = *event.metadata().level();
+        self.events.lock().unwrap().push(Captured { level, fields });
+    }
+
+    fn enter(&self, _: &Id) {}
+
+    fn exit(&self, _: &Id) {}
+}
+
+impl Capture {
+    fn take(&self) -> Vec<Captured> {
+        std::mem::take(&mut *self.events.lock().unwrap())
+    }
+}
+
+const CONFIG: &str = r#"
+[policies.events]
+max_attempts = 3
+backoff = "constant"
+initial_delay = "10ms"
+jitter = "none"
+
+[policies.events-deadline]
+max_attempts = 10
+backoff = "constant"
+initial_delay = "1s"
+jitter = "none"
+max_elapsed = "1500ms"
+
+[policies.events-budget]
+max_attempts = 5
+backoff = "constant"
+initial_delay = "10ms"
+jitter = "none"
+
+[breakers.events]
+window_size = 2
+minimum_calls = 2
+failure_rate_threshold = 1.0
+open_duration = "1s"
+half_open_calls = 1
+
+[budgets.events-empty]
+ttl = "10s"
+min_retries_per_sec = 0
+retry_ratio = 0.0
+
+[budgets.default]
+ttl = "10s"
+min_retries_per_sec = 100000
+retry_ratio = 1.0
+"#;
+
+fn setup() {
+    static INSTALLED: LazyLock<()> = LazyLock::new(|| {
+        install(Config::from_toml_str(CONFIG).expect("valid config")).expect("installs");
+    });
+    LazyLock::force(&INSTALLED);
+}
+
+#[derive(Debug, PartialEq)]
+enum E {
+    Down(u32),
+    Bad,
+    Refused,
+}
+
+impl Classify for E {
+    fn classify(&self) -> Class {
+        match self {
+            E::Down(_) => Class::Transient,
+            E::Bad | E::Refused => Class::Permanent,
+        }
+    }
+}
+
+impl From<Rejected> for E {
+    fn from(_: Rejected) -> Self {
+        E::Refused
+    }
+}
+
+/// An error type without `Debug`.
+struct Opaque;
+
+impl Classify for Opaque {
+    fn classify(&self) -> Class {
+        Class::Transient
+    }
+}
+
+impl From<Rejected> for Opaque {
+    fn from(_: Rejected) -> Self {
+        Opaque
+    }
+}
+
+#[retryable(policy = "events", name = "events.down")]
+async fn down(n: &AtomicU64) -> Result<(), E> {
+    Err(E::Down(
+        u32::try_from(n.fetch_add(1, Ordering::SeqCst)).unwrap() + 1,
+    ))
+}
+
+#[retryable(policy = "events", name = "events.ok")]
+async fn ok() -> Result<u32, E> {
+    Ok(1)
+}
+
+#[retryable(policy = "events", name = "events.bad")]
+async fn bad() -> Result<u32, E> {
+    Err(E::Bad)
+}
+
+#[retryable(policy = "events", name = "events.then-bad")]
+async fn then_bad(n: &AtomicU64) -> Result<u32, E> {
+    if n.fetch_add(1, Ordering::SeqCst) == 0 {
+        Err(E::Down(1))
+    } else {
+        Err(E::Bad)
+    }
+}
+
+#[retryable(policy = "events-deadline", name = "events.deadline")]
+async fn deadline() -> Result<u32, E> {
+    Err(E::Down(0))
+}
+
+#[retryable(
+    policy = "events-budget",
+    budget = "events-empty",
+    name = "events.budget"
+)]
+async fn no_budget() -> Result<u32, E> {
+    Err(E::Down(0))
+}
+
+#[retryable(policy = "events", breaker = "events", name = "events.breaker")]
+async fn behind_breaker() -> Result<u32, E> {
+    Err(E::Down(0))
+}
+
+#[retryable(policy = "events", name = "events.opaque")]
+async fn opaque() -> Result<u32, Opaque> {
+    Err(Opaque)
+}
+
+#[tokio::test(start_paused = true)]
+async fn retries_and_giving_up_after_attempts() {
+    setup();
+    let capture = Capture::default();
+    let _guard = tracing::subscriber::set_default(capture.clone());
+    let n = AtomicU64::new(0);
+    assert_eq!(down(&n).await, Err(E::Down(3)));
+    let events = capture.take();
+    assert_eq!(events.len(), 3, "{events:#?}");
+    for (i, retry) in events[..2].iter().enumerate() {
+        assert_eq!(retry.level, Level::INFO);
+        assert_eq!(retry.message(), "attempt failed; retrying");
+        assert_eq!(retry.field("call_site"), "events.down");
+        assert_eq!(retry.field("attempt"), (i + 1).to_string());
+        assert_eq!(retry.field("delay_ms"), "10");
+        assert_eq!(retry.field("class"), "Transient");
+        assert_eq!(retry.field("error"), format!("Down({})", i + 1));
+    }
+    let give_up = &events[2];
+    assert_eq!(give_up.level, Level::WARN);
+    assert_eq!(give_up.message(), "giving up");
+    assert_eq!(give_up.field("call_site"), "events.down");
+    assert_eq!(give_up.field("attempts"), "3");
+    assert_eq!(give_up.field("reason"), "attempts exhausted");
+    assert_eq!(give_up.field("error"), "Down(3)");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_success_path_and_a_first_permanent_error_are_silent() {
+    setup();
+    let capture = Capture::default();
+    let _guard = tracing::subscriber::set_default(capture.clone());
+    assert_eq!(ok().await, Ok(1));
+    assert_eq!(bad().await, Err(E::Bad));
+    assert!(capture.take().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn each_give_up_reason_is_named() {
+    setup();
+    let capture = Capture::default();
+    let _guard = tracing::subscriber::set_default(capture.clone());
+    let reason_of = |events: Vec<Captured>| -> String {
+        events
+            .iter()
+            .rev()
+            .find(|e| e.message() == "giving up")
+            .map(|e| e.field("reason").to_owned())
+            .unwrap_or_default()
+    };
+
+    then_bad(&AtomicU64::new(0)).await.unwrap_err();
+    assert_eq!(reason_of(capture.take()), "permanent error");
+    deadline().await.unwrap_err();
+    assert_eq!(reason_of(capture.take()), "deadline");
+    no_budget().await.unwrap_err();
+    assert_eq!(reason_of(capture.take()), "retry budget exhausted");
+}
+
+#[tokio::test(start_paused = true)]
+async fn breaker_transitions_and_rejected_retries() {
+    setup();
+    let capture = Capture::default();
+    let _guard = tracing::subscriber::set_default(capture.clone());
+    // Attempts 1 and 2 fail: the window (2 calls, all failed) trips the breaker;
+    // the third attempt is refused after the backoff and the last error returned.
+    assert_eq!(behind_breaker().await, Err(E::Down(0)));
+    let events = capture.take();
+    let trip = events
+        .iter()
+        .find(|e| e.field("to") == "open")
+        .expect("a transition to open");
+    assert_eq!(trip.level, Level::WARN);
+    assert_eq!(trip.field("breaker"), "events");
+    assert_eq!(trip.field("from"), "closed");
+    assert_eq!(trip.field("rate"), "failure_rate");
+    assert_eq!(trip.field("value"), "1.0");
+    let give_up = events.last().unwrap();
+    assert_eq!(give_up.field("reason"), "circuit breaker open");
+
+    // After open_duration a trial call is let through; it fails and reopens the breaker.
+    tokio::time::advance(std::time::Duration::from_secs(1)).await;
+    assert_eq!(behind_breaker().await, Err(E::Down(0)));
+    let events = capture.take();
+    let transitions: Vec<(String, String)> = events
+        .iter()
+        .filter(|e| e.fields.contains_key("to"))
+        .map(|e| (e.field("from").to_owned(), e.field("to").to_owned()))
+        .collect();
+    assert_eq!(
+        transitions,
+        [
+            ("open".into(), "half-open".into()),
+            ("half-open".into(), "open".into())
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn errors_without_debug_show_a_placeholder() {
+    setup();
+    let capture = Capture::default();
+    let _guard = tracing::subscriber::set_default(capture.clone());
+    assert!(opaque().await.is_err());
+    let events = capture.take();
+    assert_eq!(events.len(), 3);
+    assert!(
+        events
+            .iter()
+            .all(|e| e.field("error") == "<error type is not Debug>"),
+        "{events:#?}"
+    );
+}
