@@ -31,6 +31,15 @@ impl Client {
     }
 }
 
+/// The line of `needle` in this file, so the assertions survive reformatting.
+fn line_of(needle: &str) -> u32 {
+    let index = include_str!("call_sites.rs")
+        .lines()
+        .position(|l| l.contains(needle))
+        .expect("needle in this file");
+    u32::try_from(index + 1).unwrap()
+}
+
 fn site(name: &str) -> &'static retry_runtime::CallSite {
     call_sites()
         .iter()
@@ -57,19 +66,23 @@ fn every_annotated_function_is_listed_with_its_names_and_location() {
     );
     assert_eq!(p.module(), "call_sites");
     assert_eq!(p.file(), "tests/call_sites.rs");
-    assert_eq!(p.line(), 9);
+    assert_eq!(p.line(), line_of("async fn plain()"));
 
     let c = site("sites.custom");
     assert_eq!(
         (c.policy(), c.breaker(), c.budget(), c.idempotent()),
         ("sites-policy", Some("sites-breaker"), "sites-budget", true)
     );
-    assert_eq!(c.line(), 14);
+    assert_eq!(c.line(), line_of("async fn custom("));
 
     let m = site("call_sites::method");
-    assert_eq!((m.policy(), m.line()), ("sites-policy", 23));
+    assert_eq!(
+        (m.policy(), m.line()),
+        ("sites-policy", line_of("async fn method("))
+    );
 
     let debug = format!("{c:?}");
+    let line = format!("line: {}", line_of("async fn custom("));
     for part in [
         "sites.custom",
         "sites-policy",
@@ -77,7 +90,7 @@ fn every_annotated_function_is_listed_with_its_names_and_location() {
         "sites-budget",
         "idempotent: true",
         "tests/call_sites.rs",
-        "14",
+        &line,
     ] {
         assert!(debug.contains(part), "{debug} lacks {part}");
     }
@@ -104,8 +117,14 @@ fn install_names_every_missing_name_and_where_it_is_used() {
     let message = error.to_string();
     for part in [
         "policy `sites-policy`",
-        "call_sites::method (tests/call_sites.rs:23)",
-        "sites.custom (tests/call_sites.rs:14)",
+        &format!(
+            "call_sites::method (tests/call_sites.rs:{})",
+            line_of("async fn method(")
+        ),
+        &format!(
+            "sites.custom (tests/call_sites.rs:{})",
+            line_of("async fn custom(")
+        ),
         "breaker `sites-breaker`",
         "budget `sites-budget`",
         "[policies.sites-policy]",
