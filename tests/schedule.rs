@@ -1,11 +1,13 @@
 //! Exact backoff schedules on tokio's paused clock: each kind, the cap, jitter
 //! bounds, and `max_attempts` counting the first attempt.
 
+mod support;
+
 use std::io;
-use std::sync::{LazyLock, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
-use retry_runtime::{Config, install, retryable};
+use retry_runtime::retryable;
 use tokio::time::Instant;
 
 const CONFIG: &str = r#"
@@ -68,18 +70,10 @@ jitter = "equal"
 max_attempts = 1
 initial_delay = "100ms"
 jitter = "none"
-
-[budgets.default]
-ttl = "10s"
-min_retries_per_sec = 100000
-retry_ratio = 1.0
 "#;
 
 fn setup() {
-    static INSTALLED: LazyLock<()> = LazyLock::new(|| {
-        install(Config::from_toml_str(CONFIG).expect("valid config")).expect("installs");
-    });
-    LazyLock::force(&INSTALLED);
+    support::install_once(CONFIG);
 }
 
 /// Records when each attempt starts, relative to the first one.

@@ -1,11 +1,13 @@
 //! Classification, deadlines, attempt timeouts and `retry_if`, on tokio's paused clock.
 
+mod support;
+
 use std::io;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
-use retry_runtime::{Class, Classify, Config, Rejected, install, retryable};
+use retry_runtime::{Class, Classify, Rejected, retryable};
 use tokio::time::Instant;
 
 const CONFIG: &str = r#"
@@ -35,18 +37,10 @@ backoff = "constant"
 initial_delay = "100ms"
 jitter = "none"
 attempt_timeout = "1s"
-
-[budgets.default]
-ttl = "10s"
-min_retries_per_sec = 100000
-retry_ratio = 1.0
 "#;
 
 fn setup() {
-    static INSTALLED: LazyLock<()> = LazyLock::new(|| {
-        install(Config::from_toml_str(CONFIG).expect("valid config")).expect("installs");
-    });
-    LazyLock::force(&INSTALLED);
+    support::install_once(CONFIG);
 }
 
 fn ms(n: u64) -> Duration {

@@ -3,13 +3,15 @@
 #![deny(warnings, clippy::pedantic)]
 #![allow(clippy::unused_async)] // the point is to annotate async functions
 
+mod support;
+
 use std::fmt::Display;
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, LazyLock};
 
-use retry_runtime::{Config, install, retryable};
+use retry_runtime::retryable;
 
 const CONFIG: &str = r#"
 [policies.default]
@@ -17,18 +19,10 @@ max_attempts = 3
 backoff = "constant"
 initial_delay = "10ms"
 jitter = "none"
-
-[budgets.default]
-ttl = "10s"
-min_retries_per_sec = 100000
-retry_ratio = 1.0
 "#;
 
 fn setup() {
-    static INSTALLED: LazyLock<()> = LazyLock::new(|| {
-        install(Config::from_toml_str(CONFIG).expect("valid config")).expect("installs");
-    });
-    LazyLock::force(&INSTALLED);
+    support::install_once(CONFIG);
 }
 
 fn flaky() -> io::Error {

@@ -2,12 +2,14 @@
 //! reason), breaker transitions; none on the success path. Captured with a
 //! minimal subscriber that records each event's level, message and fields.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 
-use retry_runtime::{Class, Classify, Config, Rejected, install, retryable};
+use retry_runtime::{Class, Classify, Rejected, retryable};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
@@ -108,18 +110,10 @@ half_open_calls = 1
 ttl = "10s"
 min_retries_per_sec = 0
 retry_ratio = 0.0
-
-[budgets.default]
-ttl = "10s"
-min_retries_per_sec = 100000
-retry_ratio = 1.0
 "#;
 
 fn setup() {
-    static INSTALLED: LazyLock<()> = LazyLock::new(|| {
-        install(Config::from_toml_str(CONFIG).expect("valid config")).expect("installs");
-    });
-    LazyLock::force(&INSTALLED);
+    support::install_once(CONFIG);
 }
 
 #[derive(Debug, PartialEq)]

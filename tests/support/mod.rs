@@ -1,0 +1,26 @@
+//! Shared by the integration tests: each `tests/*.rs` file is its own binary
+//! with one global configuration, installed once before its first call.
+
+use std::sync::OnceLock;
+
+/// A `default` budget that never refuses a retry, for tests about schedules
+/// rather than budgets. Append it to a test binary's config.
+pub const UNLIMITED_DEFAULT_BUDGET: &str = r#"
+[budgets.default]
+ttl = "10s"
+min_retries_per_sec = 100000
+retry_ratio = 1.0
+"#;
+
+/// Installs `config` plus [`UNLIMITED_DEFAULT_BUDGET`], once per test binary.
+/// Every test calls it first: tests run in parallel and in any order.
+pub fn install_once(config: &str) {
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let toml = format!("{config}\n{UNLIMITED_DEFAULT_BUDGET}");
+        let config =
+            retry_runtime::Config::from_toml_str(&toml).expect("the test's config is valid");
+        retry_runtime::install(config)
+            .expect("the test's config defines every name its functions use");
+    });
+}
