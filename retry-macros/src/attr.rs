@@ -272,7 +272,7 @@ impl Name {
             ),
         };
         let example = example(key);
-        match expr {
+        match ungroup(expr) {
             syn::Expr::Lit(syn::ExprLit {
                 lit: syn::Lit::Str(s),
                 ..
@@ -321,7 +321,7 @@ pub(crate) struct RetryIf(pub(crate) syn::Path);
 
 impl FromMeta for RetryIf {
     fn from_expr(expr: &syn::Expr) -> darling::Result<Self> {
-        match expr {
+        match ungroup(expr) {
             syn::Expr::Path(p) if p.qself.is_none() => Ok(RetryIf(p.path.clone())),
             syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => {
                 Err(Error::custom(format!(
@@ -354,7 +354,7 @@ pub(crate) struct CratePath(pub(crate) syn::Path);
 
 impl FromMeta for CratePath {
     fn from_expr(expr: &syn::Expr) -> darling::Result<Self> {
-        match expr {
+        match ungroup(expr) {
             syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => s
                 .parse::<syn::Path>()
                 .map(CratePath)
@@ -375,5 +375,14 @@ impl FromMeta for CratePath {
             )
             .with_span(&expr.span())),
         }
+    }
+}
+
+/// A value passed through a `macro_rules!` fragment (`$name:literal`, `$p:path`)
+/// arrives wrapped in an invisible group: look through it.
+fn ungroup(expr: &syn::Expr) -> &syn::Expr {
+    match expr {
+        syn::Expr::Group(group) => ungroup(&group.expr),
+        other => other,
     }
 }
