@@ -373,13 +373,21 @@ pub fn budget(name: &str) -> Option<BudgetHandle> {
     })
 }
 
-/// Looks up the breaker that is live now under `name`, if any (cold path).
+/// The breaker live now under `name`, created from the live config if an
+/// install replaced it (cold path: handles only); `None` if the name is gone.
 fn current_breaker(name: &str) -> Option<Arc<Breaker>> {
-    objects().breakers.get(name).cloned()
+    let mut objects = objects();
+    let config = LIVE.load();
+    breaker_is_known(&config, name)
+        .then(|| live_breaker(&mut objects, &config, name, "retry_runtime::breaker"))
 }
 
+/// The budget live now under `name`, like [`current_breaker`].
 fn current_budget(name: &str) -> Option<Arc<Budget>> {
-    objects().budgets.get(name).cloned()
+    let mut objects = objects();
+    let config = LIVE.load();
+    budget_is_known(&config, name)
+        .then(|| live_budget(&mut objects, &config, name, "retry_runtime::budget"))
 }
 
 /// A circuit breaker, by name: inspect it and take it in hand.
