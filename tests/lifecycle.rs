@@ -156,7 +156,7 @@ fn calls_during_installs_all_complete() {
         async fn churn(i: u32) -> io::Result<u32> {
             let n = ATTEMPTS.fetch_add(1, Ordering::SeqCst);
             tokio::task::yield_now().await;
-            if n % 3 == 0 { Err(io::ErrorKind::ConnectionReset.into()) } else { Ok(i) }
+            if n.is_multiple_of(3) { Err(io::ErrorKind::ConnectionReset.into()) } else { Ok(i) }
         }
         let churn_config = |attempts: u32| {
             Config::from_toml_str(&format!(
