@@ -1,0 +1,134 @@
+//! The cost of the success path: the same trivial async operation called plain,
+//! through `#[retryable]` (policy only; with a breaker; with a breaker and a named
+//! budget), and through `backon`, `tokio-retry2` and a `failsafe` breaker.
+//! A second group runs one `#[retryable]` function with a breaker and a budget
+//! from one thread and from two at once. See BENCHMARKS.md for results.
+//!
+//! ```text
+//! cargo bench --bench overhead
+//! ```
+
+use std::hint::black_box;
+use std::io;
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
+use backon::{ExponentialBuilder, Retryable};
+use criterion::{Criterion, criterion_group, criterion_main};
+use failsafe::futures::CircuitBreaker as _;
+use retry_runtime::{Config, install, retryable};
+use tokio_retry2::strategy::ExponentialBackoff;
+use tokio_retry2::{Retry, RetryError};
+
+const CONFIG: &str = r#"
+[policies.bench]
+max_attempts = 3
+backoff = "exponential"
+initial_delay = "10ms"
+jitter = "none"
+
+[breakers.bench]
+window_size = 100
+minimum_calls = 100
+
+[budgets.bench]
+ttl = "10s"
+min_retries_per_sec = 10
+retry_ratio = 0.2
+"#;
+
+/// The operation: trivial, but opaque to the optimizer.
+#[inline(never)]
+async fn op(x: u64) -> io::Result<u64> {
+    Ok(black_box(x).wrapping_add(1))
+}
+
+/// Policy only (every call site also deposits into the `default` budget).
+#[retryable(policy = "bench")]
+async fn policy_only(x: u64) -> io::Result<u64> {
+    op(x).await
+}
+
+#[retryable(policy = "bench", breaker = "bench")]
+async fn with_breaker(x: u64) -> io::Result<u64> {
+    op(x).await
+}
+
+#[retryable(policy = "bench", breaker = "bench", budget = "bench")]
+async fn with_breaker_and_budget(x: u64) -> io::Result<u64> {
+    op(x).await
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_time().build().expect("a runtime")
+}
+
+fn success_path(c: &mut Criterion) {
+    install(Config::from_toml_str(CONFIG).expect("valid")).expect("installs");
+    let rt = runtime();
+    let mut group = c.benchmark_group("success_path");
+    group.bench_function("plain", |b| b.to_async(&rt).iter(|| op(black_box(1))));
+    group.bench_function("retryable_policy", |b| b.to_async(&rt).iter(|| policy_only(black_box(1))));
+    group.bench_function("retryable_breaker", |b| b.to_async(&rt).iter(|| with_breaker(black_box(1))));
+    group.bench_function("retryable_breaker_budget", |b| {
+        b.to_async(&rt).iter(|| with_breaker_and_budget(black_box(1)))
+    });
+    group.bench_function("backon", |b| {
+        b.to_async(&rt).iter(|| (|| op(black_box(1))).retry(ExponentialBuilder::default().with_max_times(2)))
+    });
+    group.bench_function("tokio_retry2", |b| {
+        b.to_async(&rt).iter(|| {
+            Retry::spawn(ExponentialBackoff::from_millis(10).take(2), || async {
+                op(black_box(1)).await.map_err(RetryError::transient)
+            })
+        })
+    });
+    let breaker = failsafe::Config::new().build();
+    group.bench_function("failsafe", |b| b.to_async(&rt).iter(|| breaker.call(op(black_box(1)))));
+    group.finish();
+}
+
+/// Runs `iters` calls on each of `threads` threads (own current-thread runtime
+/// each, released together) and returns the slowest thread's time: the time per
+/// call as one thread saw it while the others hammered the same breaker and budget.
+fn hammer<F, Fut>(threads: usize, iters: u64, call: F) -> Duration
+where
+    F: Fn(u64) -> Fut + Sync,
+    Fut: std::future::Future<Output = io::Result<u64>>,
+{
+    let barrier = Barrier::new(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let rt = runtime();
+                    rt.block_on(async {
+                        call(0).await.expect("warm");
+                        barrier.wait();
+                        let start = Instant::now();
+                        for i in 0..iters {
+                            black_box(call(black_box(i)).await.expect("ok"));
+                        }
+                        start.elapsed()
+                    })
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("no panic")).max().unwrap_or_default()
+    })
+}
+
+fn contention(c: &mut Criterion) {
+    install(Config::from_toml_str(CONFIG).expect("valid")).expect("installs");
+    let mut group = c.benchmark_group("contention");
+    for threads in [1, 2] {
+        group.bench_function(format!("plain_{threads}_threads"), |b| b.iter_custom(|iters| hammer(threads, iters, op)));
+        group.bench_function(format!("retryable_breaker_budget_{threads}_threads"), |b| {
+            b.iter_custom(|iters| hammer(threads, iters, with_breaker_and_budget))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, success_path, contention);
+criterion_main!(benches);
