@@ -60,7 +60,10 @@ async fn with_breaker_and_budget(x: u64) -> io::Result<u64> {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_time().build().expect("a runtime")
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a runtime")
 }
 
 fn success_path(c: &mut Criterion) {
@@ -68,13 +71,19 @@ fn success_path(c: &mut Criterion) {
     let rt = runtime();
     let mut group = c.benchmark_group("success_path");
     group.bench_function("plain", |b| b.to_async(&rt).iter(|| op(black_box(1))));
-    group.bench_function("retryable_policy", |b| b.to_async(&rt).iter(|| policy_only(black_box(1))));
-    group.bench_function("retryable_breaker", |b| b.to_async(&rt).iter(|| with_breaker(black_box(1))));
+    group.bench_function("retryable_policy", |b| {
+        b.to_async(&rt).iter(|| policy_only(black_box(1)))
+    });
+    group.bench_function("retryable_breaker", |b| {
+        b.to_async(&rt).iter(|| with_breaker(black_box(1)))
+    });
     group.bench_function("retryable_breaker_budget", |b| {
-        b.to_async(&rt).iter(|| with_breaker_and_budget(black_box(1)))
+        b.to_async(&rt)
+            .iter(|| with_breaker_and_budget(black_box(1)))
     });
     group.bench_function("backon", |b| {
-        b.to_async(&rt).iter(|| (|| op(black_box(1))).retry(ExponentialBuilder::default().with_max_times(2)))
+        b.to_async(&rt)
+            .iter(|| (|| op(black_box(1))).retry(ExponentialBuilder::default().with_max_times(2)))
     });
     group.bench_function("tokio_retry2", |b| {
         b.to_async(&rt).iter(|| {
@@ -84,7 +93,9 @@ fn success_path(c: &mut Criterion) {
         })
     });
     let breaker = failsafe::Config::new().build();
-    group.bench_function("failsafe", |b| b.to_async(&rt).iter(|| breaker.call(op(black_box(1)))));
+    group.bench_function("failsafe", |b| {
+        b.to_async(&rt).iter(|| breaker.call(op(black_box(1))))
+    });
     group.finish();
 }
 
@@ -114,7 +125,11 @@ where
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("no panic")).max().unwrap_or_default()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("no panic"))
+            .max()
+            .unwrap_or_default()
     })
 }
 
@@ -122,7 +137,9 @@ fn contention(c: &mut Criterion) {
     install(Config::from_toml_str(CONFIG).expect("valid")).expect("installs");
     let mut group = c.benchmark_group("contention");
     for threads in [1, 2] {
-        group.bench_function(format!("plain_{threads}_threads"), |b| b.iter_custom(|iters| hammer(threads, iters, op)));
+        group.bench_function(format!("plain_{threads}_threads"), |b| {
+            b.iter_custom(|iters| hammer(threads, iters, op))
+        });
         group.bench_function(format!("retryable_breaker_budget_{threads}_threads"), |b| {
             b.iter_custom(|iters| hammer(threads, iters, with_breaker_and_budget))
         });

@@ -7,15 +7,13 @@
 use std::fmt;
 use std::future::Future;
 use std::ops::ControlFlow;
-use std::sync::LazyLock;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use crate::breaker::{Outcome, Permit};
-use crate::budget::Budget;
-use crate::registry::{CallSite, Resolved, ResolvedGuard};
-use crate::{BudgetSettings, Class, Policy, Rejected};
+use crate::registry::{CallSite, Resolved};
+use crate::{Class, Rejected};
 
 /// The state of one call to a `#[retryable]` function.
 #[doc(hidden)]
@@ -23,7 +21,7 @@ pub struct Controller {
     site: &'static CallSite,
     /// The site's policy, breaker and budget as they were when the call started:
     /// an `install` during the call does not change them.
-    resolved: ResolvedGuard,
+    resolved: &'static Resolved,
     /// Attempts started so far.
     attempts: u32,
     /// When the call started; read only when the policy has a deadline.
@@ -56,14 +54,6 @@ impl GiveUp {
     }
 }
 
-/// Stands in if a site's cache were ever empty (it is filled before it is read).
-static UNRESOLVED: LazyLock<Resolved> = LazyLock::new(|| Resolved {
-    policy: Policy::DEFAULT,
-    breaker: None,
-    budget: std::sync::Arc::new(Budget::new(BudgetSettings::DEFAULT)),
-    metrics: crate::metrics::SiteMetrics::default(),
-});
-
 impl Controller {
     /// Starts a call: takes the call site's cached settings, deposits into its
     /// budget, and reads the clock only if the policy has a deadline.
@@ -88,11 +78,8 @@ impl Controller {
     }
 
     #[inline]
-    fn resolved(&self) -> &Resolved {
-        match &*self.resolved {
-            Some(resolved) => resolved,
-            None => &UNRESOLVED,
-        }
+    fn resolved(&self) -> &'static Resolved {
+        self.resolved
     }
 
     /// Runs one attempt (under the breaker and the attempt timeout), then
@@ -122,7 +109,6 @@ impl Controller {
             match self
                 .resolved()
                 .breaker
-                .as_ref()
                 .map(crate::breaker::Breaker::acquire)
             {
                 None => None,
@@ -201,7 +187,6 @@ impl Controller {
                 match self
                     .resolved()
                     .breaker
-                    .as_ref()
                     .map(crate::breaker::Breaker::acquire)
                 {
                     None => {}

@@ -123,7 +123,7 @@ pub(crate) enum Permit {
 /// A half-open trial permit. Dropped without an outcome (a cancelled or
 /// panicking attempt), it gives its place back and records nothing.
 pub(crate) struct TrialPermit {
-    breaker: Arc<Breaker>,
+    breaker: &'static Breaker,
     epoch: u64,
     started: Instant,
     done: bool,
@@ -169,7 +169,7 @@ impl Breaker {
 
     /// Asks to make one attempt: a permit, or `None` when the breaker rejects it.
     #[inline]
-    pub(crate) fn acquire(self: &Arc<Self>) -> Option<Permit> {
+    pub(crate) fn acquire(&'static self) -> Option<Permit> {
         match self.state() {
             BreakerState::Closed => Some(Permit::Closed {
                 epoch: self.epoch.load(Ordering::Acquire),
@@ -181,7 +181,7 @@ impl Breaker {
     }
 
     #[cold]
-    fn acquire_slow(self: &Arc<Self>) -> Option<Permit> {
+    fn acquire_slow(&'static self) -> Option<Permit> {
         let state = self.state();
         if state == BreakerState::Open {
             let opened = Duration::from_nanos(self.opened_at.load(Ordering::Acquire));
@@ -201,7 +201,7 @@ impl Breaker {
                 if admitted.is_ok() {
                     if self.epoch.load(Ordering::Acquire) == epoch {
                         return Some(Permit::Trial(TrialPermit {
-                            breaker: Arc::clone(self),
+                            breaker: self,
                             epoch,
                             started: Instant::now(),
                             done: false,

@@ -2,10 +2,10 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
-use arc_swap::{ArcSwap, ArcSwapOption, Guard};
+use arc_swap::ArcSwap;
 
 use crate::breaker::Breaker;
 use crate::budget::Budget;
@@ -28,8 +28,8 @@ static LIVE_OBJECTS: LazyLock<Mutex<Objects>> = LazyLock::new(|| Mutex::new(Obje
 
 #[derive(Default)]
 struct Objects {
-    breakers: HashMap<String, Arc<Breaker>>,
-    budgets: HashMap<String, Arc<Budget>>,
+    breakers: HashMap<String, &'static Breaker>,
+    budgets: HashMap<String, &'static Budget>,
 }
 
 fn objects() -> MutexGuard<'static, Objects> {
@@ -249,19 +249,17 @@ pub struct CallSite {
 struct SiteCache {
     /// The [`GENERATION`] that `resolved` was computed under; 0 = never.
     generation: AtomicU64,
-    resolved: ArcSwapOption<Resolved>,
+    /// What the site's names resolve to; null until the first call.
+    resolved: AtomicPtr<Resolved>,
 }
 
 /// What a call site's names resolve to under one configuration.
 pub(crate) struct Resolved {
     pub(crate) policy: Policy,
-    pub(crate) breaker: Option<Arc<Breaker>>,
-    pub(crate) budget: Arc<Budget>,
+    pub(crate) breaker: Option<&'static Breaker>,
+    pub(crate) budget: &'static Budget,
     pub(crate) metrics: crate::metrics::SiteMetrics,
 }
-
-/// A call site's resolution, held by a call from start to end.
-pub(crate) type ResolvedGuard = Guard<Option<Arc<Resolved>>>;
 
 /// The settings of `name` in `config`, or of its `default` entry when `config`
 /// lacks it (only possible before the first install: install refuses a config
@@ -285,9 +283,14 @@ fn settings_or_default<'c, T>(
 }
 
 /// The live breaker called `name`, created from `config` (or the default settings) if new.
-fn live_breaker(objects: &mut Objects, config: &Config, name: &str, site: &str) -> Arc<Breaker> {
+fn live_breaker(
+    objects: &mut Objects,
+    config: &Config,
+    name: &str,
+    site: &str,
+) -> &'static Breaker {
     if let Some(live) = objects.breakers.get(name) {
-        return Arc::clone(live);
+        return live;
     }
     let settings = *settings_or_default(
         NameKind::Breaker,
@@ -296,15 +299,15 @@ fn live_breaker(objects: &mut Objects, config: &Config, name: &str, site: &str) 
         |n| config.breaker(n),
         &BreakerSettings::DEFAULT,
     );
-    let live = Arc::new(Breaker::new(name, settings));
-    objects.breakers.insert(name.to_owned(), Arc::clone(&live));
+    let live: &'static Breaker = Box::leak(Box::new(Breaker::new(name, settings)));
+    objects.breakers.insert(name.to_owned(), live);
     live
 }
 
 /// The live budget called `name`, created from `config` (or the default settings) if new.
-fn live_budget(objects: &mut Objects, config: &Config, name: &str, site: &str) -> Arc<Budget> {
+fn live_budget(objects: &mut Objects, config: &Config, name: &str, site: &str) -> &'static Budget {
     if let Some(live) = objects.budgets.get(name) {
-        return Arc::clone(live);
+        return live;
     }
     let settings = *settings_or_default(
         NameKind::Budget,
@@ -313,8 +316,8 @@ fn live_budget(objects: &mut Objects, config: &Config, name: &str, site: &str) -
         |n| config.budget(n),
         &BudgetSettings::DEFAULT,
     );
-    let live = Arc::new(Budget::new(settings));
-    objects.budgets.insert(name.to_owned(), Arc::clone(&live));
+    let live: &'static Budget = Box::leak(Box::new(Budget::new(settings)));
+    objects.budgets.insert(name.to_owned(), live);
     live
 }
 
@@ -375,7 +378,7 @@ pub fn budget(name: &str) -> Option<BudgetHandle> {
 
 /// The breaker live now under `name`, created from the live config if an
 /// install replaced it (cold path: handles only); `None` if the name is gone.
-fn current_breaker(name: &str) -> Option<Arc<Breaker>> {
+fn current_breaker(name: &str) -> Option<&'static Breaker> {
     let mut objects = objects();
     let config = LIVE.load();
     breaker_is_known(&config, name)
@@ -383,7 +386,7 @@ fn current_breaker(name: &str) -> Option<Arc<Breaker>> {
 }
 
 /// The budget live now under `name`, like [`current_breaker`].
-fn current_budget(name: &str) -> Option<Arc<Budget>> {
+fn current_budget(name: &str) -> Option<&'static Budget> {
     let mut objects = objects();
     let config = LIVE.load();
     budget_is_known(&config, name)
@@ -397,12 +400,12 @@ fn current_budget(name: &str) -> Option<Arc<Budget>> {
 #[derive(Clone)]
 pub struct BreakerHandle {
     name: Arc<str>,
-    last: Arc<Breaker>,
+    last: &'static Breaker,
 }
 
 impl BreakerHandle {
-    fn live(&self) -> Arc<Breaker> {
-        current_breaker(&self.name).unwrap_or_else(|| Arc::clone(&self.last))
+    fn live(&self) -> &'static Breaker {
+        current_breaker(&self.name).unwrap_or(self.last)
     }
 
     /// The breaker's name.
@@ -458,12 +461,12 @@ impl fmt::Debug for BreakerHandle {
 #[derive(Clone)]
 pub struct BudgetHandle {
     name: Arc<str>,
-    last: Arc<Budget>,
+    last: &'static Budget,
 }
 
 impl BudgetHandle {
-    fn live(&self) -> Arc<Budget> {
-        current_budget(&self.name).unwrap_or_else(|| Arc::clone(&self.last))
+    fn live(&self) -> &'static Budget {
+        current_budget(&self.name).unwrap_or(self.last)
     }
 
     /// The budget's name.
@@ -525,7 +528,7 @@ impl CallSite {
             idempotent,
             cache: SiteCache {
                 generation: AtomicU64::new(0),
-                resolved: ArcSwapOption::const_empty(),
+                resolved: AtomicPtr::new(std::ptr::null_mut()),
             },
         }
     }
@@ -580,16 +583,24 @@ impl CallSite {
 
     /// What this site's names resolve to now (cached; re-resolved after an `install`).
     #[inline]
-    pub(crate) fn resolve(&'static self) -> ResolvedGuard {
+    pub(crate) fn resolve(&'static self) -> &'static Resolved {
         let generation = GENERATION.load(Ordering::Acquire);
-        if self.cache.generation.load(Ordering::Acquire) != generation {
-            self.refresh();
+        let resolved = self.cache.resolved.load(Ordering::Acquire);
+        if self.cache.generation.load(Ordering::Acquire) != generation || resolved.is_null() {
+            return self.refresh();
         }
-        self.cache.resolved.load()
+        // SAFETY: the pointer is non-null, and every non-null pointer stored in
+        // `resolved` comes from `Box::leak` in `refresh`: valid for 'static, never
+        // written through, never freed.
+        unsafe { &*resolved }
     }
 
+    /// Resolves the site's names against the live config. A resolution is
+    /// leaked (so calls hold it for free, with no reference count); a new one
+    /// is made only when the site's settings actually changed, so memory grows
+    /// with configuration changes, not with installs or calls.
     #[cold]
-    fn refresh(&'static self) {
+    fn refresh(&'static self) -> &'static Resolved {
         let mut objects = objects();
         // Read under the lock that `install` holds while it swaps.
         let generation = GENERATION.load(Ordering::Acquire);
@@ -601,16 +612,34 @@ impl CallSite {
             |n| config.policy(n),
             &Policy::DEFAULT,
         );
-        let resolved = Resolved {
-            policy,
-            breaker: self
-                .breaker
-                .map(|b| live_breaker(&mut objects, &config, b, self.name)),
-            budget: live_budget(&mut objects, &config, self.budget, self.name),
-            metrics: crate::metrics::SiteMetrics::new(self.name, self.breaker, self.budget),
+        let breaker = self
+            .breaker
+            .map(|b| live_breaker(&mut objects, &config, b, self.name));
+        let budget = live_budget(&mut objects, &config, self.budget, self.name);
+        let current = self.cache.resolved.load(Ordering::Acquire);
+        // SAFETY: as in `resolve`: null or leaked by an earlier `refresh`.
+        let unchanged = unsafe { current.as_ref() }.filter(|r| {
+            r.policy == policy
+                && r.breaker.map(std::ptr::from_ref) == breaker.map(std::ptr::from_ref)
+                && std::ptr::eq(r.budget, budget)
+        });
+        let resolved = match unchanged {
+            Some(resolved) => resolved,
+            None => {
+                let resolved: &'static Resolved = Box::leak(Box::new(Resolved {
+                    policy,
+                    breaker,
+                    budget,
+                    metrics: crate::metrics::SiteMetrics::new(self.name, self.breaker, self.budget),
+                }));
+                self.cache
+                    .resolved
+                    .store(std::ptr::from_ref(resolved).cast_mut(), Ordering::Release);
+                resolved
+            }
         };
-        self.cache.resolved.store(Some(Arc::new(resolved)));
         self.cache.generation.store(generation, Ordering::Release);
+        resolved
     }
 }
 
