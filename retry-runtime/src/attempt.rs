@@ -105,14 +105,17 @@ impl Controller {
     {
         self.attempts += 1;
         self.resolved().metrics.attempt();
-        let permit = if self.attempts == 1 {
+        // The permit lives in the controller, not across the await as a local:
+        // a retry's permit was taken after its backoff sleep, and a dropped call
+        // drops it with the controller.
+        if self.attempts == 1 {
             match self
                 .resolved()
                 .breaker
                 .map(crate::breaker::Breaker::acquire)
             {
-                None => None,
-                Some(Some(permit)) => Some(permit),
+                None => {}
+                Some(Some(permit)) => self.permit = Some(permit),
                 Some(None) => {
                     let breaker = self.site.breaker().unwrap_or_default();
                     self.resolved().metrics.rejected();
@@ -126,15 +129,13 @@ impl Controller {
                     )));
                 }
             }
-        } else {
-            self.permit.take()
-        };
+        }
 
         let policy = &self.resolved().policy;
         let (error, class) = match policy.attempt_timeout {
             None => match attempt.await.into_result() {
                 Ok(value) => {
-                    self.record(permit, Outcome::Success);
+                    self.record(Outcome::Success);
                     self.resolved().metrics.ok();
                     return ControlFlow::Break(F::Output::from_ok(value));
                 }
@@ -146,7 +147,7 @@ impl Controller {
             Some(limit) => match tokio::time::timeout(limit, attempt).await {
                 Ok(output) => match output.into_result() {
                     Ok(value) => {
-                        self.record(permit, Outcome::Success);
+                        self.record(Outcome::Success);
                         self.resolved().metrics.ok();
                         return ControlFlow::Break(F::Output::from_ok(value));
                     }
@@ -169,7 +170,7 @@ impl Controller {
         } else {
             Outcome::Failure
         };
-        self.record(permit, outcome);
+        self.record(outcome);
 
         match self.next_delay(class) {
             Ok(delay) => {
@@ -230,8 +231,8 @@ impl Controller {
     }
 
     #[inline]
-    fn record(&self, permit: Option<Permit>, outcome: Outcome) {
-        if let (Some(permit), Some(breaker)) = (permit, &self.resolved().breaker) {
+    fn record(&mut self, outcome: Outcome) {
+        if let (Some(permit), Some(breaker)) = (self.permit.take(), &self.resolved().breaker) {
             breaker.record(permit, outcome);
         }
     }
