@@ -31,6 +31,11 @@ jitter = "none"
 window_size = 100
 minimum_calls = 100
 
+[breakers.untimed]
+window_size = 100
+minimum_calls = 100
+slow_call_duration = "none"
+
 [budgets.bench]
 ttl = "10s"
 min_retries_per_sec = 10
@@ -59,6 +64,12 @@ async fn with_breaker_and_budget(x: u64) -> io::Result<u64> {
     op(x).await
 }
 
+/// As above, with a breaker that does not time attempts (`slow_call_duration = "none"`).
+#[retryable(policy = "bench", breaker = "untimed", budget = "bench")]
+async fn with_untimed_breaker_and_budget(x: u64) -> io::Result<u64> {
+    op(x).await
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -80,6 +91,10 @@ fn success_path(c: &mut Criterion) {
     group.bench_function("retryable_breaker_budget", |b| {
         b.to_async(&rt)
             .iter(|| with_breaker_and_budget(black_box(1)))
+    });
+    group.bench_function("retryable_untimed_breaker_budget", |b| {
+        b.to_async(&rt)
+            .iter(|| with_untimed_breaker_and_budget(black_box(1)))
     });
     group.bench_function("backon", |b| {
         b.to_async(&rt)
@@ -143,6 +158,10 @@ fn contention(c: &mut Criterion) {
         group.bench_function(format!("retryable_breaker_budget_{threads}_threads"), |b| {
             b.iter_custom(|iters| hammer(threads, iters, with_breaker_and_budget))
         });
+        group.bench_function(
+            format!("retryable_untimed_breaker_budget_{threads}_threads"),
+            |b| b.iter_custom(|iters| hammer(threads, iters, with_untimed_breaker_and_budget)),
+        );
     }
     group.finish();
 }

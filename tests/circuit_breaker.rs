@@ -62,6 +62,14 @@ slow_call_duration = "200ms"
 slow_call_rate_threshold = 0.5
 open_duration = "1s"
 
+[breakers.untimed]
+window_size = 4
+minimum_calls = 4
+failure_rate_threshold = 1.0
+slow_call_duration = "none"
+slow_call_rate_threshold = 0.5
+open_duration = "1s"
+
 [breakers.timed]
 window = "time"
 window_duration = "10s"
@@ -147,6 +155,7 @@ guarded! {
     trials: "once", "trials";
     retry_refused: "twice", "retry-refused";
     slow: "once", "slow";
+    untimed: "once", "untimed";
     timed: "once", "timed";
     permanent: "once", "permanent";
     manual: "once", "manual";
@@ -354,6 +363,18 @@ async fn slow_calls_open_it() {
     assert_eq!(handle("slow").state(), BreakerState::Open);
     let m = handle("slow").metrics();
     assert_eq!((m.slow_calls, m.failures), (2, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn slow_call_duration_none_counts_no_call_slow() {
+    support::install_once(CONFIG);
+    let runs = AtomicU32::new(0);
+    for _ in 0..6 {
+        untimed(&runs, Answer::SlowOk).await.unwrap();
+    }
+    assert_eq!(handle("untimed").state(), BreakerState::Closed);
+    let m = handle("untimed").metrics();
+    assert_eq!((m.calls, m.slow_calls, m.slow_call_rate), (6, 0, 0.0));
 }
 
 #[tokio::test(start_paused = true)]

@@ -192,6 +192,26 @@ fn none_removes_an_inherited_limit() {
 }
 
 #[test]
+fn slow_call_duration_none_turns_slow_calls_off_and_is_inherited() {
+    let config = parse(
+        r#"
+        [breakers.cache]
+        slow_call_duration = "none"
+
+        [breakers.heir]
+        base = "cache"
+        "#,
+    );
+    for name in ["cache", "heir"] {
+        assert_eq!(
+            config.breaker(name).map(|b| b.slow_call_duration),
+            Some(retry_runtime::BreakerSettings::NO_SLOW_CALLS),
+            "{name}"
+        );
+    }
+}
+
+#[test]
 fn integers_are_accepted_where_numbers_are_expected() {
     let config = parse("[policies.default]\nmultiplier = 3\n[budgets.default]\nretry_ratio = 1");
     assert_eq!(config.policy("default").map(|p| p.multiplier), Some(3.0));

@@ -113,7 +113,10 @@ pub(crate) struct Breaker {
 /// Permission to make one attempt, from [`Breaker::acquire`].
 pub(crate) enum Permit {
     /// The breaker is closed: record the outcome if the epoch is still current.
-    Closed { epoch: u64, started: Instant },
+    Closed {
+        epoch: u64,
+        started: Option<Instant>,
+    },
     /// One of the half-open trial calls; released on drop if never recorded.
     Trial(TrialPermit),
     /// The breaker is disabled: nothing to record.
@@ -125,7 +128,7 @@ pub(crate) enum Permit {
 pub(crate) struct TrialPermit {
     breaker: &'static Breaker,
     epoch: u64,
-    started: Instant,
+    started: Option<Instant>,
     done: bool,
 }
 
@@ -167,13 +170,26 @@ impl Breaker {
         BreakerState::from_u8(self.state.load(Ordering::Acquire))
     }
 
+    /// When an attempt starts, if slow calls are timed at all (a clock read
+    /// costs more than the rest of the breaker's success path).
+    #[inline]
+    fn start_timing(&self) -> Option<Instant> {
+        (self.settings.slow_call_duration != BreakerSettings::NO_SLOW_CALLS).then(Instant::now)
+    }
+
+    /// Whether an attempt that started at `started` was slow.
+    #[inline]
+    fn is_slow(&self, started: Option<Instant>) -> bool {
+        started.is_some_and(|started| started.elapsed() >= self.settings.slow_call_duration)
+    }
+
     /// Asks to make one attempt: a permit, or `None` when the breaker rejects it.
     #[inline]
     pub(crate) fn acquire(&'static self) -> Option<Permit> {
         match self.state() {
             BreakerState::Closed => Some(Permit::Closed {
                 epoch: self.epoch.load(Ordering::Acquire),
-                started: Instant::now(),
+                started: self.start_timing(),
             }),
             BreakerState::Disabled => Some(Permit::Disabled),
             _ => self.acquire_slow(),
@@ -203,7 +219,7 @@ impl Breaker {
                         return Some(Permit::Trial(TrialPermit {
                             breaker: self,
                             epoch,
-                            started: Instant::now(),
+                            started: self.start_timing(),
                             done: false,
                         }));
                     }
@@ -225,7 +241,7 @@ impl Breaker {
         match permit {
             Permit::Disabled => {}
             Permit::Closed { epoch, started } => {
-                let slow = started.elapsed() >= self.settings.slow_call_duration;
+                let slow = self.is_slow(started);
                 self.calls.add(1);
                 self.count(outcome, slow);
                 if epoch != self.epoch.load(Ordering::Acquire) {
@@ -238,7 +254,7 @@ impl Breaker {
             }
             Permit::Trial(mut trial) => {
                 trial.done = true;
-                let slow = trial.started.elapsed() >= self.settings.slow_call_duration;
+                let slow = self.is_slow(trial.started);
                 self.calls.add(1);
                 self.count(outcome, slow);
                 if trial.epoch != self.epoch.load(Ordering::Acquire) {

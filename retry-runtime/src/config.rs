@@ -82,7 +82,8 @@
 //! | `window_size` | 1 ..= 10 000 calls; when `window = "count"` is set without it and the inherited window counts by time, 20 |
 //! | `window_duration` | at least 1 s; when `window = "time"` is set without it and the inherited window counts calls, 60 s |
 //! | `failure_rate_threshold`, `slow_call_rate_threshold` | above 0.0, at most 1.0 (a threshold of 0 would open on any traffic) |
-//! | `slow_call_duration`, `open_duration` | above 0 |
+//! | `slow_call_duration` | above 0, or `"none"` (no call is slow; the breaker then reads no clock) |
+//! | `open_duration` | above 0 |
 //! | `minimum_calls` | at least 1, and at most `window_size` for a count window (else the breaker could never open) |
 //! | `half_open_calls` | at least 1 |
 //! | `ttl` | 1 s ..= 60 s |
@@ -163,6 +164,9 @@ pub struct BreakerSettings {
     /// The breaker opens when at least this fraction of recorded calls failed (0.0..=1.0).
     pub failure_rate_threshold: f64,
     /// A call that takes at least this long counts as slow.
+    /// [`BreakerSettings::NO_SLOW_CALLS`] (`"none"` in a config file) turns
+    /// slow-call detection off, and with it the two clock reads per attempt
+    /// that timing costs.
     pub slow_call_duration: Duration,
     /// The breaker opens when at least this fraction of recorded calls were slow (0.0..=1.0).
     pub slow_call_rate_threshold: f64,
@@ -175,6 +179,20 @@ pub struct BreakerSettings {
 }
 
 impl BreakerSettings {
+    /// A `slow_call_duration` under which no call is slow (`"none"` in a config
+    /// file): the breaker then judges failures only, and reads no clock on the
+    /// success path.
+    ///
+    /// ```
+    /// use retry_runtime::{BreakerSettings, Config};
+    ///
+    /// let config = Config::from_toml_str("[breakers.cache]\nslow_call_duration = \"none\"")?;
+    /// let cache = config.breaker("cache").unwrap();
+    /// assert_eq!(cache.slow_call_duration, BreakerSettings::NO_SLOW_CALLS);
+    /// # Ok::<(), retry_runtime::ConfigError>(())
+    /// ```
+    pub const NO_SLOW_CALLS: Duration = Duration::MAX;
+
     /// The `default` breaker preset: a window of the last 20 calls, opens when
     /// half of at least 10 recorded calls failed or all of them took 10 s or
     /// more, stays open 30 s, then admits 3 trial calls.
@@ -1018,7 +1036,7 @@ struct RawBreaker {
     window_size: Option<u32>,
     window_duration: Option<Dur>,
     failure_rate_threshold: Option<f64>,
-    slow_call_duration: Option<Dur>,
+    slow_call_duration: Option<Limit>,
     slow_call_rate_threshold: Option<f64>,
     minimum_calls: Option<u32>,
     open_duration: Option<Dur>,
@@ -1460,9 +1478,9 @@ impl Table for RawBreaker {
             failure_rate_threshold: self
                 .failure_rate_threshold
                 .unwrap_or(p.failure_rate_threshold),
-            slow_call_duration: self
-                .slow_call_duration
-                .map_or(p.slow_call_duration, |d| d.0),
+            slow_call_duration: self.slow_call_duration.map_or(p.slow_call_duration, |d| {
+                d.0.unwrap_or(BreakerSettings::NO_SLOW_CALLS)
+            }),
             slow_call_rate_threshold: self
                 .slow_call_rate_threshold
                 .unwrap_or(p.slow_call_rate_threshold),
@@ -1536,7 +1554,7 @@ impl Table for RawBreaker {
         c.fraction("slow_call_rate_threshold", self.slow_call_rate_threshold);
         c.positive(
             "slow_call_duration",
-            self.slow_call_duration.map(|d| d.0),
+            self.slow_call_duration.and_then(|d| d.0),
             "2s",
         );
         c.positive("open_duration", self.open_duration.map(|d| d.0), "30s");

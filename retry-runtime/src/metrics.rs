@@ -11,10 +11,10 @@
 //! | `retry_breaker_state` | gauge | `breaker` | 0 closed, 1 open, 2 half-open, 3 forced-open, 4 disabled |
 //! | `retry_budget_balance` | gauge | `budget` | retries the budget holds, updated on each retry decision |
 //!
-//! Handles are registered once per call site (when it first resolves, and after
-//! each `install`), so a call formats no label. Install your recorder before the
-//! first call: handles taken earlier stay bound to the no-op recorder until the
-//! next `install`.
+//! Handles are registered once per call site (when it first resolves, and again
+//! when an `install` changes what its names resolve to), so a call formats no
+//! label. Install your recorder before the first call: handles taken earlier stay
+//! bound to the recorder of their time.
 
 /// The metric handles of one call site.
 #[derive(Debug, Default)]
