@@ -1,8 +1,8 @@
 //! The cost of the success path: the same trivial async operation called plain,
 //! through `#[retryable]` (policy only; with a breaker; with a breaker and a named
 //! budget), and through `backon`, `tokio-retry2` and a `failsafe` breaker.
-//! A second group runs one `#[retryable]` function with a breaker and a budget
-//! from one thread and from two at once. See BENCHMARKS.md for results.
+//! A second group runs `#[retryable]` functions without a breaker and with one
+//! breaker and one budget, from one thread and from two at once. See BENCHMARKS.md for results.
 //!
 //! ```text
 //! cargo bench --bench overhead
@@ -154,6 +154,9 @@ fn contention(c: &mut Criterion) {
     for threads in [1, 2] {
         group.bench_function(format!("plain_{threads}_threads"), |b| {
             b.iter_custom(|iters| hammer(threads, iters, op))
+        });
+        group.bench_function(format!("retryable_policy_{threads}_threads"), |b| {
+            b.iter_custom(|iters| hammer(threads, iters, policy_only))
         });
         group.bench_function(format!("retryable_breaker_budget_{threads}_threads"), |b| {
             b.iter_custom(|iters| hammer(threads, iters, with_breaker_and_budget))
