@@ -31,6 +31,14 @@ initial_delay = "1s"
 jitter = "none"
 max_elapsed = "3s"
 
+[policies.deadline-timeout]
+max_attempts = 10
+backoff = "constant"
+initial_delay = "100ms"
+jitter = "none"
+attempt_timeout = "1s"
+max_elapsed = "3s"
+
 [policies.timeout]
 max_attempts = 3
 backoff = "constant"
@@ -260,6 +268,32 @@ async fn timeouts_are_reported_as_rejected_attempt_timeout() {
     );
     assert_eq!(attempt.load(Ordering::SeqCst), 3);
     assert_eq!(start.elapsed(), ms(3200));
+}
+
+#[retryable(policy = "deadline-timeout")]
+async fn hangs_under_a_deadline(attempt: &AtomicU32) -> Result<u32, ApiError> {
+    attempt.fetch_add(1, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    Ok(0)
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_attempt_starts_that_could_time_out_past_the_deadline() {
+    setup();
+    // Attempts time out at 1.0 s and 2.1 s. A third would start at 2.2 s and
+    // could run to 3.2 s, past the 3 s deadline: it is not started.
+    let attempt = AtomicU32::new(0);
+    let start = Instant::now();
+    let error = hangs_under_a_deadline(&attempt).await.unwrap_err();
+    assert_eq!(
+        error,
+        ApiError::Refused(Rejected::AttemptTimeout {
+            attempt: 2,
+            timeout: Duration::from_secs(1)
+        })
+    );
+    assert_eq!(attempt.load(Ordering::SeqCst), 2);
+    assert_eq!(start.elapsed(), ms(2100));
 }
 
 #[tokio::test(start_paused = true)]

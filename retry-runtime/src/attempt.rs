@@ -254,8 +254,14 @@ impl Controller {
                 (policy.apply_jitter(backoff, &mut rng), backoff)
             }
         };
+        // No sleep, and no attempt whose timeout is known, may end past the
+        // deadline: with an `attempt_timeout`, the next attempt must fit whole.
         if let (Some(started), Some(limit)) = (self.started, policy.max_elapsed)
-            && started.elapsed().saturating_add(delay) > limit
+            && started
+                .elapsed()
+                .saturating_add(delay)
+                .saturating_add(policy.attempt_timeout.unwrap_or(Duration::ZERO))
+                > limit
         {
             return Err(GiveUp::Deadline);
         }

@@ -70,7 +70,8 @@ pub struct Policy {
     /// Randomness applied to each delay.
     pub jitter: Jitter,
     /// Bound on the whole call, measured from its start: no retry is made whose
-    /// backoff sleep would end past it. `None`: no bound.
+    /// backoff sleep would end past it or, with an `attempt_timeout`, whose
+    /// attempt could run past it. `None`: no bound.
     pub max_elapsed: Option<Duration>,
     /// Each attempt is cancelled after this long and counts as a transient failure,
     /// reported as [`Rejected::AttemptTimeout`](crate::Rejected::AttemptTimeout). `None`: no timeout.
