@@ -78,7 +78,9 @@ impl Store {
         loop {
             // Each attempt is a fresh, non-`move` async block that borrows the
             // arguments: nothing is boxed, and the future stays `Send` when the body is.
-            let __attempt = async {
+            // It is pinned where it stands (in this function's own future) and the
+            // controller polls it through `Pin<&mut _>`, so it is never moved.
+            let __attempt = core::pin::pin!(async {
                 // `&mut self` is reborrowed per attempt under another name (the body's
                 // `self` is renamed to match), so a body that moves `self` still compiles.
                 let __self = &mut *self;
@@ -102,7 +104,7 @@ impl Store {
                 // in it ends the attempt, as it ended the call.
                 __self.puts += 1;
                 __self.backend.write(key, body).await
-            };
+            });
             // Runs the attempt under the breaker and the attempt timeout, classifies
             // an error (`Classify`, or the `retry_if` predicate; spanned on the
             // error type so a missing impl is reported there), asks the budget,

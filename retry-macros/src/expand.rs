@@ -109,7 +109,7 @@ pub(crate) fn expand(plan: Plan) -> TokenStream {
 
         let mut #controller = #private::Controller::start(&#site);
         loop {
-            let #attempt = async {
+            let #attempt = ::core::pin::pin!(async {
                 #(#rebinds)*
                 #[allow(
                     unknown_lints,
@@ -126,7 +126,7 @@ pub(crate) fn expand(plan: Plan) -> TokenStream {
                     return #fake;
                 }
                 #(#body)*
-            };
+            });
             match #awaited {
                 #private::ControlFlow::Break(#output) => return #output,
                 #private::ControlFlow::Continue(()) => {}

@@ -91,7 +91,7 @@ impl Controller {
     /// type; `describe` shows an error in events, if its type is `Debug`.
     pub async fn attempt<F, E, C, R, D>(
         &mut self,
-        attempt: F,
+        attempt: std::pin::Pin<&mut F>,
         classify: C,
         reject: R,
         describe: D,
