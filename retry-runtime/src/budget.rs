@@ -10,6 +10,11 @@
 //! retry happened for a while that slot is stale, and its deposits expire early:
 //! the budget then errs on the side of fewer retries, never more. While retries
 //! happen, the current slot is up to date and the accounting is exact to a slot.
+//!
+//! Nor does a deposit take a locked instruction: it bumps the calling thread's
+//! shard with a plain load and store (see [`EpochCounter`]). With more threads
+//! than shards, two deposits that collide on a shard may count as one: again
+//! fewer retries, never more.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,7 +23,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::BudgetSettings;
-use crate::shard::ShardedCounter;
+use crate::shard::EpochCounter;
 
 /// How many slots a budget's `ttl` is cut into.
 pub(crate) const SLOTS: usize = 10;
@@ -42,7 +47,8 @@ pub(crate) struct Budget {
 struct Slot {
     /// The slot number this slot's counts belong to.
     number: AtomicU64,
-    deposits: ShardedCounter,
+    /// First attempts, counted under the slot's number.
+    deposits: EpochCounter,
     withdrawals: AtomicU64,
 }
 
@@ -69,7 +75,7 @@ impl Budget {
     #[inline]
     pub(crate) fn deposit(&self) {
         let current = self.current.load(Ordering::Relaxed);
-        self.slots[slot_index(current)].deposits.add(1);
+        self.slots[slot_index(current)].deposits.add_one(current);
     }
 
     /// A retry: takes one from the budget if it holds one.
@@ -105,7 +111,9 @@ impl Budget {
         self.exhausted.load(Ordering::Relaxed)
     }
 
-    /// Makes the slot of `now` current, clearing the slots it recycles. Caller holds `advancing`.
+    /// Makes the slot of `now` current, clearing the slots it recycles (their
+    /// deposits are left: they carry the old slot number and no longer count).
+    /// Caller holds `advancing`.
     fn advance(&self, now: Instant) -> u64 {
         let elapsed = now.saturating_duration_since(self.origin);
         let target =
@@ -115,7 +123,6 @@ impl Budget {
             let first = current.max(target.saturating_sub(SLOTS as u64 - 1).saturating_sub(1)) + 1;
             for number in first..=target {
                 let slot = &self.slots[slot_index(number)];
-                slot.deposits.reset();
                 slot.withdrawals.store(0, Ordering::Relaxed);
                 slot.number.store(number, Ordering::Relaxed);
             }
@@ -134,7 +141,7 @@ impl Budget {
         for slot in &self.slots {
             let number = slot.number.load(Ordering::Relaxed);
             if number >= oldest && number <= current {
-                deposits += slot.deposits.sum();
+                deposits += slot.deposits.count(number);
                 withdrawals += slot.withdrawals.load(Ordering::Relaxed);
             }
         }
