@@ -11,10 +11,9 @@
 //! the budget then errs on the side of fewer retries, never more. While retries
 //! happen, the current slot is up to date and the accounting is exact to a slot.
 //!
-//! Nor does a deposit take a locked instruction: it bumps the calling thread's
-//! shard with a plain load and store (see [`EpochCounter`]). With more threads
-//! than shards, two deposits that collide on a shard may count as one: again
-//! fewer retries, never more.
+//! Nor does a deposit take a locked instruction: it bumps the shard the calling
+//! thread owns with a plain load and store (see [`crate::shard`]), and no
+//! deposit is ever lost.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
