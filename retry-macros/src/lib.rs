@@ -2,11 +2,11 @@
 //! and write `use retry_runtime::retryable;`: this crate is its implementation.
 //!
 //! The macro works in three stages, one module each:
-//! - [`attr`] parses the attribute's keys, accumulating every mistake;
-//! - [`check`] reads the function's signature and enforces the compile-time rules
+//! - `attr` parses the attribute's keys, accumulating every mistake;
+//! - `check` reads the function's signature and enforces the compile-time rules
 //!   that syntax can decide (the rest are trait bounds, checked by rustc at the
 //!   user's tokens);
-//! - [`expand`] generates the retry loop.
+//! - `expand` generates the retry loop.
 //!
 //! On any error the function is emitted unchanged next to the errors, so the
 //! user sees our messages and not a cascade, and IDEs keep working.

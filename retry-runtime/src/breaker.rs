@@ -34,9 +34,9 @@ pub enum BreakerState {
     Open,
     /// Up to `half_open_calls` trial calls pass; their outcomes close or reopen the breaker.
     HalfOpen,
-    /// Opened by hand ([`BreakerHandle::force_open`]): rejects every call until reset.
+    /// Opened by hand ([`BreakerHandle::force_open`](crate::BreakerHandle::force_open)): rejects every call until reset.
     ForcedOpen,
-    /// Switched off by hand ([`BreakerHandle::disable`]): every call passes, nothing is recorded.
+    /// Switched off by hand ([`BreakerHandle::disable`](crate::BreakerHandle::disable)): every call passes, nothing is recorded.
     Disabled,
 }
 
