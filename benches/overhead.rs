@@ -27,6 +27,10 @@ backoff = "exponential"
 initial_delay = "10ms"
 jitter = "none"
 
+[policies.bench-deadline]
+base = "bench"
+max_elapsed = "30s"
+
 [breakers.bench]
 window_size = 100
 minimum_calls = 100
@@ -64,6 +68,13 @@ async fn with_breaker_and_budget(x: u64) -> io::Result<u64> {
     op(x).await
 }
 
+/// As above, under a policy with a deadline (like the `network` preset): the
+/// call reads the clock as it starts, and the breaker reuses that reading.
+#[retryable(policy = "bench-deadline", breaker = "bench", budget = "bench")]
+async fn with_deadline_breaker_and_budget(x: u64) -> io::Result<u64> {
+    op(x).await
+}
+
 /// As above, with a breaker that does not time attempts (`slow_call_duration = "none"`).
 #[retryable(policy = "bench", breaker = "untimed", budget = "bench")]
 async fn with_untimed_breaker_and_budget(x: u64) -> io::Result<u64> {
@@ -91,6 +102,10 @@ fn success_path(c: &mut Criterion) {
     group.bench_function("retryable_breaker_budget", |b| {
         b.to_async(&rt)
             .iter(|| with_breaker_and_budget(black_box(1)))
+    });
+    group.bench_function("retryable_deadline_breaker_budget", |b| {
+        b.to_async(&rt)
+            .iter(|| with_deadline_breaker_and_budget(black_box(1)))
     });
     group.bench_function("retryable_untimed_breaker_budget", |b| {
         b.to_async(&rt)

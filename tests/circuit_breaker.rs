@@ -62,6 +62,30 @@ slow_call_duration = "200ms"
 slow_call_rate_threshold = 0.5
 open_duration = "1s"
 
+[policies.once-with-deadline]
+max_attempts = 1
+max_elapsed = "10s"
+
+[breakers.slow-deadline]
+window_size = 4
+minimum_calls = 4
+failure_rate_threshold = 1.0
+slow_call_duration = "200ms"
+slow_call_rate_threshold = 0.5
+open_duration = "1s"
+
+[policies.twice-with-deadline]
+max_attempts = 2
+backoff = "constant"
+initial_delay = "1s"
+jitter = "none"
+max_elapsed = "10s"
+
+[breakers.slow-retry]
+window_size = 4
+minimum_calls = 4
+slow_call_duration = "200ms"
+
 [breakers.untimed]
 window_size = 4
 minimum_calls = 4
@@ -156,6 +180,7 @@ guarded! {
     retry_refused: "twice", "retry-refused";
     slow: "once", "slow";
     untimed: "once", "untimed";
+    slow_deadline: "once-with-deadline", "slow-deadline";
     timed: "once", "timed";
     permanent: "once", "permanent";
     manual: "once", "manual";
@@ -363,6 +388,42 @@ async fn slow_calls_open_it() {
     assert_eq!(handle("slow").state(), BreakerState::Open);
     let m = handle("slow").metrics();
     assert_eq!((m.slow_calls, m.failures), (2, 0));
+}
+
+/// With a deadline the call reads the clock as it starts, and the breaker times
+/// the first attempt from that same reading.
+#[tokio::test(start_paused = true)]
+async fn slow_calls_are_timed_under_a_policy_with_a_deadline() {
+    support::install_once(CONFIG);
+    let runs = AtomicU32::new(0);
+    advance(Duration::from_secs(5)).await;
+    for answer in [Answer::Ok, Answer::Ok, Answer::SlowOk] {
+        slow_deadline(&runs, answer).await.unwrap();
+    }
+    assert_eq!(handle("slow-deadline").state(), BreakerState::Closed);
+    slow_deadline(&runs, Answer::SlowOk).await.unwrap();
+    assert_eq!(handle("slow-deadline").state(), BreakerState::Open);
+    assert_eq!(handle("slow-deadline").metrics().slow_calls, 2);
+}
+
+#[retryable(policy = "twice-with-deadline", breaker = "slow-retry")]
+async fn fails_once(runs: &AtomicU32) -> io::Result<u32> {
+    let n = runs.fetch_add(1, Ordering::SeqCst) + 1;
+    if n == 1 {
+        return Err(io::ErrorKind::ConnectionRefused.into());
+    }
+    Ok(n)
+}
+
+/// A retry is timed from its own start, not from the call's: the 1 s backoff
+/// before it does not make it slow.
+#[tokio::test(start_paused = true)]
+async fn a_retry_is_timed_from_its_own_start() {
+    support::install_once(CONFIG);
+    let runs = AtomicU32::new(0);
+    assert_eq!(fails_once(&runs).await.unwrap(), 2);
+    let m = handle("slow-retry").metrics();
+    assert_eq!((m.calls, m.failures, m.slow_calls), (2, 1, 0));
 }
 
 #[tokio::test(start_paused = true)]

@@ -109,11 +109,10 @@ impl Controller {
         // a retry's permit was taken after its backoff sleep, and a dropped call
         // drops it with the controller.
         if self.attempts == 1 {
-            match self
-                .resolved()
-                .breaker
-                .map(crate::breaker::Breaker::acquire)
-            {
+            // `started` was read (if the policy has a deadline) in this same poll:
+            // the breaker can time the attempt from it.
+            let now = self.started;
+            match self.resolved().breaker.map(|b| b.acquire(now)) {
                 None => {}
                 Some(Some(permit)) => self.permit = Some(permit),
                 Some(None) => {
@@ -185,11 +184,7 @@ impl Controller {
                 tokio::time::sleep(delay).await;
                 // The breaker is consulted before every attempt; a refused retry
                 // returns the last real error.
-                match self
-                    .resolved()
-                    .breaker
-                    .map(crate::breaker::Breaker::acquire)
-                {
+                match self.resolved().breaker.map(|b| b.acquire(None)) {
                     None => {}
                     Some(Some(permit)) => self.permit = Some(permit),
                     Some(None) => {

@@ -171,10 +171,12 @@ impl Breaker {
     }
 
     /// When an attempt starts, if slow calls are timed at all (a clock read
-    /// costs more than the rest of the breaker's success path).
+    /// costs more than the rest of the breaker's success path). `now`, when
+    /// the caller already read the clock in the same poll, saves a read.
     #[inline]
-    fn start_timing(&self) -> Option<Instant> {
-        (self.settings.slow_call_duration != BreakerSettings::NO_SLOW_CALLS).then(Instant::now)
+    fn start_timing(&self, now: Option<Instant>) -> Option<Instant> {
+        (self.settings.slow_call_duration != BreakerSettings::NO_SLOW_CALLS)
+            .then(|| now.unwrap_or_else(Instant::now))
     }
 
     /// Whether an attempt that started at `started` was slow.
@@ -184,20 +186,22 @@ impl Breaker {
     }
 
     /// Asks to make one attempt: a permit, or `None` when the breaker rejects it.
+    /// `now` is the current time if the caller has just read it (with no await
+    /// since), so that timing the attempt needs no second read.
     #[inline]
-    pub(crate) fn acquire(&'static self) -> Option<Permit> {
+    pub(crate) fn acquire(&'static self, now: Option<Instant>) -> Option<Permit> {
         match self.state() {
             BreakerState::Closed => Some(Permit::Closed {
                 epoch: self.epoch.load(Ordering::Acquire),
-                started: self.start_timing(),
+                started: self.start_timing(now),
             }),
             BreakerState::Disabled => Some(Permit::Disabled),
-            _ => self.acquire_slow(),
+            _ => self.acquire_slow(now),
         }
     }
 
     #[cold]
-    fn acquire_slow(&'static self) -> Option<Permit> {
+    fn acquire_slow(&'static self, now: Option<Instant>) -> Option<Permit> {
         let state = self.state();
         if state == BreakerState::Open {
             let opened = Duration::from_nanos(self.opened_at.load(Ordering::Acquire));
@@ -219,16 +223,16 @@ impl Breaker {
                         return Some(Permit::Trial(TrialPermit {
                             breaker: self,
                             epoch,
-                            started: self.start_timing(),
+                            started: self.start_timing(now),
                             done: false,
                         }));
                     }
                     // The breaker moved on while we were admitted: give the place back.
                     self.trials_admitted.fetch_sub(1, Ordering::AcqRel);
-                    return self.acquire();
+                    return self.acquire(now);
                 }
             }
-            BreakerState::Closed | BreakerState::Disabled => return self.acquire(),
+            BreakerState::Closed | BreakerState::Disabled => return self.acquire(now),
             BreakerState::Open | BreakerState::ForcedOpen => {}
         }
         self.not_permitted.fetch_add(1, Ordering::Relaxed);
