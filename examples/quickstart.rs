@@ -4,7 +4,7 @@
 //! cargo run --example quickstart
 //! ```
 //!
-//! A small key-value server (real TCP on 127.0.0.1) goes through three phases:
+//! A small key-value server (real TCP on 127.0.0.1) goes through four phases:
 //! **flaky** (one request in ten fails, one in 25 is throttled with a
 //! retry-after hint), a **brownout** (two in five fail), a full **outage**, and
 //! **recovery**. Eight client tasks call two
