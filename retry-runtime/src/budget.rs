@@ -15,8 +15,8 @@
 //! thread owns with a plain load and store (see [`crate::shard`]), and no
 //! deposit is ever lost.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -79,11 +79,7 @@ impl Budget {
 
     /// A retry: takes one from the budget if it holds one.
     pub(crate) fn try_withdraw(&self) -> bool {
-        let _serial = self
-            .advancing
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let current = self.advance(Instant::now());
+        let (_serial, current) = self.advance_now();
         if self.balance_at(current) >= 1.0 {
             self.slots[slot_index(current)]
                 .withdrawals
@@ -97,12 +93,19 @@ impl Budget {
 
     /// How many retries the budget holds now.
     pub(crate) fn balance(&self) -> f64 {
-        let _serial = self
+        let (_serial, current) = self.advance_now();
+        self.balance_at(current)
+    }
+
+    /// Takes the `advancing` lock and makes the slot of now current: the
+    /// guard (hold it while deciding) and that slot's number.
+    fn advance_now(&self) -> (MutexGuard<'_, ()>, u64) {
+        let serial = self
             .advancing
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let current = self.advance(Instant::now());
-        self.balance_at(current)
+        (serial, current)
     }
 
     /// Retries refused so far.

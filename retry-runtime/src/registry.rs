@@ -343,13 +343,7 @@ fn budget_is_known(config: &Config, name: &str) -> bool {
 /// ```
 #[must_use]
 pub fn breaker(name: &str) -> Option<BreakerHandle> {
-    let mut objects = objects();
-    let config = LIVE.load();
-    if !breaker_is_known(&config, name) {
-        return None;
-    }
-    let live = live_breaker(&mut objects, &config, name, "retry_runtime::breaker");
-    Some(BreakerHandle {
+    current_breaker(name).map(|live| BreakerHandle {
         name: Arc::from(name),
         last: live,
     })
@@ -364,20 +358,15 @@ pub fn breaker(name: &str) -> Option<BreakerHandle> {
 /// ```
 #[must_use]
 pub fn budget(name: &str) -> Option<BudgetHandle> {
-    let mut objects = objects();
-    let config = LIVE.load();
-    if !budget_is_known(&config, name) {
-        return None;
-    }
-    let live = live_budget(&mut objects, &config, name, "retry_runtime::budget");
-    Some(BudgetHandle {
+    current_budget(name).map(|live| BudgetHandle {
         name: Arc::from(name),
         last: live,
     })
 }
 
-/// The breaker live now under `name`, created from the live config if an
-/// install replaced it (cold path: handles only); `None` if the name is gone.
+/// The breaker live now under `name`, created from the live config if new or
+/// if an install replaced it (cold path: handles only); `None` if no call site
+/// or config knows the name.
 fn current_breaker(name: &str) -> Option<&'static Breaker> {
     let mut objects = objects();
     let config = LIVE.load();
