@@ -61,25 +61,15 @@ impl Controller {
     #[must_use]
     pub fn start(site: &'static CallSite) -> Self {
         let resolved = site.resolve();
-        let mut controller = Controller {
+        resolved.budget.deposit();
+        Controller {
             site,
             resolved,
             attempts: 0,
-            started: None,
+            started: resolved.policy.max_elapsed.is_some().then(Instant::now),
             previous_delay: Duration::ZERO,
             permit: None,
-        };
-        let resolved = controller.resolved();
-        resolved.budget.deposit();
-        if resolved.policy.max_elapsed.is_some() {
-            controller.started = Some(Instant::now());
         }
-        controller
-    }
-
-    #[inline]
-    fn resolved(&self) -> &'static Resolved {
-        self.resolved
     }
 
     /// Runs one attempt (under the breaker and the attempt timeout), then
@@ -104,7 +94,7 @@ impl Controller {
         D: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Debug>,
     {
         self.attempts += 1;
-        self.resolved().metrics.attempt();
+        self.resolved.metrics.attempt();
         // The permit lives in the controller, not across the await as a local:
         // a retry's permit was taken after its backoff sleep, and a dropped call
         // drops it with the controller.
@@ -112,12 +102,12 @@ impl Controller {
             // `started` was read (if the policy has a deadline) in this same poll:
             // the breaker can time the attempt from it.
             let now = self.started;
-            match self.resolved().breaker.map(|b| b.acquire(now)) {
+            match self.resolved.breaker.map(|b| b.acquire(now)) {
                 None => {}
                 Some(Some(permit)) => self.permit = Some(permit),
                 Some(None) => {
                     let breaker = self.site.breaker().unwrap_or_default();
-                    self.resolved().metrics.rejected();
+                    self.resolved.metrics.rejected();
                     tracing::debug!(
                         call_site = self.site.name(),
                         breaker,
@@ -130,12 +120,12 @@ impl Controller {
             }
         }
 
-        let policy = &self.resolved().policy;
+        let policy = &self.resolved.policy;
         let (error, class) = match policy.attempt_timeout {
             None => match attempt.await.into_result() {
                 Ok(value) => {
                     self.record(Outcome::Success);
-                    self.resolved().metrics.ok();
+                    self.resolved.metrics.ok();
                     return ControlFlow::Break(F::Output::from_ok(value));
                 }
                 Err(error) => {
@@ -147,7 +137,7 @@ impl Controller {
                 Ok(output) => match output.into_result() {
                     Ok(value) => {
                         self.record(Outcome::Success);
-                        self.resolved().metrics.ok();
+                        self.resolved.metrics.ok();
                         return ControlFlow::Break(F::Output::from_ok(value));
                     }
                     Err(error) => {
@@ -184,11 +174,11 @@ impl Controller {
                 tokio::time::sleep(delay).await;
                 // The breaker is consulted before every attempt; a refused retry
                 // returns the last real error.
-                match self.resolved().breaker.map(|b| b.acquire(None)) {
+                match self.resolved.breaker.map(|b| b.acquire(None)) {
                     None => {}
                     Some(Some(permit)) => self.permit = Some(permit),
                     Some(None) => {
-                        self.resolved().metrics.breaker_rejection();
+                        self.resolved.metrics.breaker_rejection();
                         return self.give_up(GiveUp::Breaker, class, error, describe);
                     }
                 }
@@ -211,7 +201,7 @@ impl Controller {
         O: ReturnsResult,
         D: for<'e> Fn(&'e O::Err) -> Option<&'e dyn fmt::Debug>,
     {
-        self.resolved().metrics.error();
+        self.resolved.metrics.error();
         if reason != GiveUp::Permanent || self.attempts > 1 {
             tracing::warn!(
                 call_site = self.site.name(),
@@ -227,14 +217,14 @@ impl Controller {
 
     #[inline]
     fn record(&mut self, outcome: Outcome) {
-        if let (Some(permit), Some(breaker)) = (self.permit.take(), &self.resolved().breaker) {
+        if let (Some(permit), Some(breaker)) = (self.permit.take(), &self.resolved.breaker) {
             breaker.record(permit, outcome);
         }
     }
 
     /// The delay before the next attempt, or why there is none.
     fn next_delay(&mut self, class: Class) -> Result<Duration, GiveUp> {
-        let policy = self.resolved().policy;
+        let policy = self.resolved.policy;
         if class == Class::Permanent {
             return Err(GiveUp::Permanent);
         }
@@ -260,12 +250,12 @@ impl Controller {
         {
             return Err(GiveUp::Deadline);
         }
-        let budget = &self.resolved().budget;
+        let budget = &self.resolved.budget;
         if !budget.try_withdraw() {
-            self.resolved().metrics.budget_exhausted(budget);
+            self.resolved.metrics.budget_exhausted(budget);
             return Err(GiveUp::Budget);
         }
-        self.resolved().metrics.retry(budget);
+        self.resolved.metrics.retry(budget);
         self.previous_delay = backoff;
         Ok(delay)
     }
