@@ -99,6 +99,8 @@ fn the_design_file_parses_to_its_values() {
         jitter: Jitter::Full,
         max_elapsed: Some(secs(30)),
         attempt_timeout: Some(secs(2)),
+        max_retry_after: Some(secs(60)),
+        nested: retry_runtime::Nested::Single,
     };
     assert_eq!(config.policy("default"), Some(&default));
     assert_eq!(
@@ -123,6 +125,9 @@ fn the_design_file_parses_to_its_values() {
             minimum_calls: 10,
             open_duration: secs(30),
             half_open_calls: 3,
+            max_half_open_wait: Some(secs(60)),
+            retry_after_is_failure: false,
+            max_keys: 1000,
         })
     );
     assert_eq!(config.breaker("default"), Some(&BreakerSettings::DEFAULT));
@@ -465,7 +470,7 @@ fn an_unknown_key_is_reported_with_its_full_path_and_the_closest_key() {
         "[policies.network]\nmax_dealy = \"5s\"\n",
         &[
             "policies.network.max_dealy: unknown key; did you mean `max_delay`?",
-            "valid keys here: base, max_attempts, backoff, initial_delay, multiplier, max_delay, jitter, max_elapsed, attempt_timeout",
+            "valid keys here: base, max_attempts, backoff, initial_delay, multiplier, max_delay, jitter, max_elapsed, attempt_timeout, max_retry_after, nested",
             "(line 2, column 1)",
         ],
     );
@@ -1246,8 +1251,87 @@ fn embedded_errors_carry_the_key_path() {
             );
         }
         assert!(
-            !err.message().contains("attempt_timeout, "),
+            !err.message().contains("nested, "),
             "only the format's message, not its context, is read for keys:\n{err}"
         );
+    }
+}
+
+#[test]
+fn the_part_two_keys_parse_inherit_and_default() {
+    let config = parse(
+        r#"
+        [policies.api]
+        max_retry_after = "5s"
+        nested = "retry"
+
+        [policies.unbounded]
+        max_retry_after = "none"
+
+        [breakers.edge]
+        max_half_open_wait = "10s"
+        retry_after_is_failure = true
+        max_keys = 50
+
+        [breakers.child]
+        base = "edge"
+        max_half_open_wait = "none"
+        "#,
+    );
+    let api = config.policy("api").unwrap();
+    assert_eq!(api.max_retry_after, Some(secs(5)));
+    assert_eq!(api.nested, retry_runtime::Nested::Retry);
+    assert_eq!(config.policy("unbounded").unwrap().max_retry_after, None);
+    assert_eq!(
+        config.policy("default").unwrap().nested,
+        retry_runtime::Nested::Single
+    );
+    let edge = config.breaker("edge").unwrap();
+    assert_eq!(edge.max_half_open_wait, Some(secs(10)));
+    assert!(edge.retry_after_is_failure);
+    assert_eq!(edge.max_keys, 50);
+    let child = config.breaker("child").unwrap();
+    assert_eq!(child.max_half_open_wait, None);
+    assert!(child.retry_after_is_failure, "inherited from its base");
+    assert_eq!(child.max_keys, 50);
+}
+
+#[test]
+fn the_part_two_keys_refuse_bad_values() {
+    for (toml, path, needle) in [
+        (
+            "[policies.p]\nmax_retry_after = \"0s\"",
+            "policies.p.max_retry_after",
+            "longer than 0",
+        ),
+        (
+            "[policies.p]\nnested = \"singel\"",
+            "policies.p.nested",
+            "did you mean \"single\"?",
+        ),
+        (
+            "[breakers.b]\nmax_half_open_wait = \"0s\"",
+            "breakers.b.max_half_open_wait",
+            "longer than 0",
+        ),
+        (
+            "[breakers.b]\nmax_keys = 0",
+            "breakers.b.max_keys",
+            "from 1 to 1000000",
+        ),
+        (
+            "[breakers.b]\nmax_keys = 2000000",
+            "breakers.b.max_keys",
+            "from 1 to 1000000",
+        ),
+        (
+            "[breakers.b]\nretry_after_is_failure = \"yes\"",
+            "breakers.b.retry_after_is_failure",
+            "expected a boolean",
+        ),
+    ] {
+        let err = retry_runtime::Config::from_toml_str(toml).unwrap_err();
+        assert_eq!(err.path(), Some(path), "{toml}: {err}");
+        assert!(err.to_string().contains(needle), "{toml}: {err}");
     }
 }

@@ -14,6 +14,8 @@
 //! jitter = "full"              # none | full | equal
 //! max_elapsed = "30s"          # optional; "none": no deadline
 //! attempt_timeout = "2s"       # optional; "none": no timeout
+//! max_retry_after = "60s"      # longest retry-after hint waited; "none": any
+//! nested = "single"            # single | retry: inside another call's attempt
 //!
 //! [policies.network]
 //! base = "default"             # inherit every field not set here
@@ -28,6 +30,9 @@
 //! minimum_calls = 10
 //! open_duration = "30s"
 //! half_open_calls = 3
+//! max_half_open_wait = "60s"   # trials not done by then: open again; "none": wait
+//! retry_after_is_failure = false # a retry-after (429) counts as a success
+//! max_keys = 1000              # keyed instances (breaker_key) alive at once
 //!
 //! [budgets.default]
 //! ttl = "10s"
@@ -86,6 +91,11 @@
 //! | `open_duration` | above 0 |
 //! | `minimum_calls` | at least 1, and at most `window_size` for a count window (else the breaker could never open) |
 //! | `half_open_calls` | at least 1 |
+//! | `max_half_open_wait` | above 0, or `"none"` (wait for the trials for ever) |
+//! | `retry_after_is_failure` | `true` or `false` |
+//! | `max_keys` | 1 ..= 1 000 000 |
+//! | `max_retry_after` | above 0, or `"none"` (any hint is waited, within `max_elapsed`) |
+//! | `nested` | `single` (one attempt inside another call's attempt) or `retry` |
 //! | `ttl` | 1 s ..= 60 s |
 //! | `min_retries_per_sec` | 0 ..= 4 294 967 295 |
 //! | `retry_ratio` | finite, 0.0 ..= 1000.0 |
@@ -109,7 +119,7 @@ use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
-use crate::{Backoff, Jitter, Policy};
+use crate::{Backoff, Jitter, Nested, Policy};
 
 /// Largest `max_attempts`: a guard against typos (`max_attempts = 50000`).
 const MAX_ATTEMPTS: u32 = 1000;
@@ -126,6 +136,8 @@ const MIN_TTL: Duration = Duration::from_secs(1);
 const MAX_TTL: Duration = Duration::from_secs(60);
 /// Largest `retry_ratio`.
 const MAX_RETRY_RATIO: f64 = 1000.0;
+/// Largest `max_keys`: keyed breaker instances of one name.
+const MAX_KEYS: u32 = 1_000_000;
 
 /// How a circuit breaker counts recent outcomes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -176,6 +188,18 @@ pub struct BreakerSettings {
     pub open_duration: Duration,
     /// How many trial calls a half-open breaker admits (at least 1).
     pub half_open_calls: u32,
+    /// How long a half-open breaker waits for its trial calls' outcomes: past
+    /// it (trials hung or never made) the breaker opens again. `None` (`"none"`
+    /// in a config file): wait for ever.
+    pub max_half_open_wait: Option<Duration>,
+    /// Whether an attempt that failed with [`Class::RetryAfter`](crate::Class::RetryAfter)
+    /// (the service asked us to slow down, e.g. HTTP 429) counts as a failure.
+    /// `false` (the default): it counts as a success, since a service that
+    /// pushes back is alive.
+    pub retry_after_is_failure: bool,
+    /// The most keyed instances (`breaker_key`) of this breaker alive at once;
+    /// past it the least recently used closed instance is dropped.
+    pub max_keys: u32,
 }
 
 impl BreakerSettings {
@@ -204,6 +228,9 @@ impl BreakerSettings {
         minimum_calls: 10,
         open_duration: Duration::from_secs(30),
         half_open_calls: 3,
+        max_half_open_wait: Some(Duration::from_secs(60)),
+        retry_after_is_failure: false,
+        max_keys: 1000,
     };
 }
 
@@ -1016,6 +1043,8 @@ struct RawPolicy {
     jitter: Option<Jitter>,
     max_elapsed: Option<Limit>,
     attempt_timeout: Option<Limit>,
+    max_retry_after: Option<Limit>,
+    nested: Option<Nested>,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -1041,6 +1070,9 @@ struct RawBreaker {
     minimum_calls: Option<u32>,
     open_duration: Option<Dur>,
     half_open_calls: Option<u32>,
+    max_half_open_wait: Option<Limit>,
+    retry_after_is_failure: Option<bool>,
+    max_keys: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -1364,6 +1396,8 @@ impl Table for RawPolicy {
             jitter: self.jitter.unwrap_or(p.jitter),
             max_elapsed: self.max_elapsed.map_or(p.max_elapsed, |l| l.0),
             attempt_timeout: self.attempt_timeout.map_or(p.attempt_timeout, |l| l.0),
+            max_retry_after: self.max_retry_after.map_or(p.max_retry_after, |l| l.0),
+            nested: self.nested.unwrap_or(p.nested),
         }
     }
 
@@ -1440,6 +1474,7 @@ impl Table for RawPolicy {
         for (key, value, example) in [
             ("max_elapsed", self.max_elapsed, "30s"),
             ("attempt_timeout", self.attempt_timeout, "2s"),
+            ("max_retry_after", self.max_retry_after, "60s"),
         ] {
             if value.and_then(|l| l.0).is_some_and(|d| d.is_zero()) {
                 c.push(
@@ -1487,6 +1522,13 @@ impl Table for RawBreaker {
             minimum_calls: self.minimum_calls.unwrap_or(p.minimum_calls),
             open_duration: self.open_duration.map_or(p.open_duration, |d| d.0),
             half_open_calls: self.half_open_calls.unwrap_or(p.half_open_calls),
+            max_half_open_wait: self
+                .max_half_open_wait
+                .map_or(p.max_half_open_wait, |l| l.0),
+            retry_after_is_failure: self
+                .retry_after_is_failure
+                .unwrap_or(p.retry_after_is_failure),
+            max_keys: self.max_keys.unwrap_or(p.max_keys),
         }
     }
 
@@ -1560,6 +1602,20 @@ impl Table for RawBreaker {
         c.positive("open_duration", self.open_duration.map(|d| d.0), "30s");
         c.at_least_one("minimum_calls", self.minimum_calls, 10);
         c.at_least_one("half_open_calls", self.half_open_calls, 3);
+        c.positive(
+            "max_half_open_wait",
+            self.max_half_open_wait.and_then(|l| l.0),
+            "60s",
+        );
+        if self.max_keys.is_some_and(|n| !(1..=MAX_KEYS).contains(&n)) {
+            c.push(
+                "max_keys",
+                format!(
+                    "must be from 1 to {MAX_KEYS} keyed instances, got {}; write it like max_keys = 1000",
+                    b.max_keys
+                ),
+            );
+        }
     }
 }
 
@@ -1688,6 +1744,11 @@ fn example(key: &str) -> Option<&'static str> {
         "minimum_calls" => "minimum_calls = 10",
         "open_duration" => "open_duration = \"30s\"",
         "half_open_calls" => "half_open_calls = 3",
+        "max_half_open_wait" => "max_half_open_wait = \"60s\" (or \"none\")",
+        "retry_after_is_failure" => "retry_after_is_failure = false",
+        "max_keys" => "max_keys = 1000",
+        "max_retry_after" => "max_retry_after = \"60s\" (or \"none\")",
+        "nested" => "nested = \"single\"",
         "ttl" => "ttl = \"10s\"",
         "min_retries_per_sec" => "min_retries_per_sec = 10",
         "retry_ratio" => "retry_ratio = 0.2",

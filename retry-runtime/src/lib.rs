@@ -39,7 +39,7 @@ pub mod __private;
 pub use breaker::{BreakerMetrics, BreakerState};
 pub use classify::{Class, Classify};
 pub use config::{BreakerSettings, BudgetSettings, Config, ConfigError, Window};
-pub use policy::{Backoff, Jitter, Policy};
+pub use policy::{Backoff, Jitter, Nested, Policy};
 pub use registry::{
     BreakerHandle, BreakerSnapshot, BudgetHandle, BudgetSnapshot, CallSite, CallSiteSnapshot,
     InstallError, NameKind, Snapshot, UndefinedName, breaker, budget, call_sites, current_config,

@@ -28,6 +28,22 @@ pub enum Backoff {
     Decorrelated,
 }
 
+/// What a call does when it starts while another `#[retryable]` call's attempt
+/// is running on the same task (async) or thread (sync).
+///
+/// Retrying at every layer multiplies attempts: three layers of three attempts
+/// make 27 calls to the bottom service. By default only the outermost call
+/// retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Nested {
+    /// Make a single attempt (still consulting the breaker, depositing into the
+    /// budget and classifying the error); the outer call alone retries.
+    Single,
+    /// Retry under this policy as if the call were not nested.
+    Retry,
+}
+
 /// Randomness applied to each backoff delay *d* (after the cap), so that many
 /// clients failing together do not retry together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -76,11 +92,18 @@ pub struct Policy {
     /// Each attempt is cancelled after this long and counts as a transient failure,
     /// reported as [`Rejected::AttemptTimeout`](crate::Rejected::AttemptTimeout). `None`: no timeout.
     pub attempt_timeout: Option<Duration>,
+    /// The longest [`Class::RetryAfter`](crate::Class::RetryAfter) hint that is
+    /// waited: a longer one gives up at once with that error. `None`: no bound
+    /// (the deadline still applies).
+    pub max_retry_after: Option<Duration>,
+    /// What the call does when it runs inside another `#[retryable]` call's attempt.
+    pub nested: Nested,
 }
 
 impl Policy {
     /// The `default` preset: 3 attempts, exponential backoff from 100 ms doubling
-    /// up to 10 s, full jitter, no deadline, no attempt timeout.
+    /// up to 10 s, full jitter, no deadline, no attempt timeout, retry-after
+    /// hints of up to 60 s honoured, a single attempt when nested.
     pub const DEFAULT: Policy = Policy {
         max_attempts: 3,
         backoff: Backoff::Exponential,
@@ -90,6 +113,8 @@ impl Policy {
         jitter: Jitter::Full,
         max_elapsed: None,
         attempt_timeout: None,
+        max_retry_after: Some(Duration::from_secs(60)),
+        nested: Nested::Single,
     };
 
     /// The `network` preset: 5 attempts, exponential backoff from 200 ms doubling
