@@ -76,56 +76,81 @@ impl Store {
         // into its retry budget, and reads the clock only if the policy has a deadline.
         let mut __retry = retry_runtime::__private::Controller::start(&__RETRY_SITE);
         loop {
-            // Each attempt is a fresh, non-`move` async block that borrows the
-            // arguments: nothing is boxed, and the future stays `Send` when the body is.
-            // It is pinned where it stands (in this function's own future) and the
-            // controller polls it through `Pin<&mut _>`, so it is never moved.
-            let __attempt = core::pin::pin!(async {
-                // `&mut self` is reborrowed per attempt under another name (the body's
-                // `self` is renamed to match), so a body that moves `self` still compiles.
-                let __self = &mut *self;
-                // By-value arguments are cloned per attempt: an attempt's changes to
-                // its copy never leak into the next one. (`CloneArg` is `Clone` with an
-                // error message written for this case.) `&str` needs nothing.
-                let body = retry_runtime::__private::CloneArg::clone_for_attempt(&body);
-                // The "fake return edge": pins the block's output to the declared
-                // return type, so `?` and `return` infer exactly as in the original
-                // body (`impl Trait` in the return type becomes `_` here).
-                #[allow(
-                    unreachable_code,
-                    clippy::diverging_sub_expression,
-                    clippy::needless_return
-                )]
-                if false {
-                    let __fake_return: io::Result<usize> = loop {};
-                    return __fake_return;
-                }
-                // The original body, untouched but for `self` → `__self`. A `return`
-                // in it ends the attempt, as it ended the call.
-                __self.puts += 1;
-                __self.backend.write(key, body).await
-            });
-            // Runs the attempt under the breaker and the attempt timeout, classifies
-            // an error (`Classify`, or the `retry_if` predicate; spanned on the
-            // error type so a missing impl is reported there), asks the budget,
-            // sleeps the backoff, and says whether to go again.
-            match __retry
-                .attempt(
-                    __attempt,
-                    |__error| retry_runtime::__private::classify(__error),
-                    |__rejected| retry_runtime::__private::FromRejected::from_rejected(__rejected),
-                    // Shows the error in retry and give-up events if its type is
-                    // `Debug` (autoref specialization), without requiring it.
-                    |__error| {
+            // The attempt lives in this block alone, so it is dropped (with
+            // whatever it holds: a connection, a lock guard, the `&mut self`
+            // borrow) as soon as its outcome is known, before any backoff sleep.
+            let __step = {
+                // Each attempt is a fresh, non-`move` async block that borrows the
+                // arguments: nothing is boxed, and the future stays `Send` when the
+                // body is. It is pinned where it stands (in this function's own
+                // future) and the controller polls it through `Pin<&mut _>`, so it
+                // is never moved.
+                let __attempt = core::pin::pin!(async {
+                    // `&mut self` is reborrowed per attempt under another name (the
+                    // body's `self` is renamed to match), so a body that moves `self`
+                    // still compiles.
+                    let __self = &mut *self;
+                    // By-value arguments are cloned per attempt: an attempt's changes
+                    // to its copy never leak into the next one. (`CloneArg` is `Clone`
+                    // with an error message written for this case.) `&str` needs nothing.
+                    let body = retry_runtime::__private::CloneArg::clone_for_attempt(&body);
+                    // The "fake return edge": pins the block's output to the declared
+                    // return type, so `?` and `return` infer exactly as in the original
+                    // body (`impl Trait` in the return type becomes `_` here).
+                    #[allow(
+                        unreachable_code,
+                        clippy::diverging_sub_expression,
+                        clippy::needless_return
+                    )]
+                    if false {
+                        let __fake_return: io::Result<usize> = loop {};
+                        return __fake_return;
+                    }
+                    // The original body, untouched but for `self` → `__self`. A
+                    // `return` in it ends the attempt, as it ended the call.
+                    __self.puts += 1;
+                    __self.backend.write(key, body).await
+                });
+                // Runs the attempt under the breaker and the attempt timeout,
+                // classifies an error (`Classify`, or the `retry_if` predicate;
+                // spanned on the error type so a missing impl is reported there),
+                // and decides: return (success, permanent error, attempts, deadline,
+                // budget, or a breaker that will still be open after the backoff),
+                // or retry after a delay.
+                __retry
+                    .attempt(
+                        __attempt,
+                        |__error| retry_runtime::__private::classify(__error),
+                        |__rejected| {
+                            retry_runtime::__private::FromRejected::from_rejected(__rejected)
+                        },
+                        // Shows the error in retry and give-up events if its type is
+                        // `Debug` (autoref specialization), without requiring it.
+                        |__error| {
+                            #[allow(unused_imports)]
+                            use retry_runtime::__private::{
+                                DescribeDebug as _, DescribeOpaque as _,
+                            };
+                            (&retry_runtime::__private::Describe(__error)).describe()
+                        },
+                    )
+                    .await
+            };
+            match __step {
+                retry_runtime::__private::ControlFlow::Break(__output) => return __output,
+                // Sleeps the backoff, then asks the breaker for the next attempt; a
+                // refusal returns the last real error.
+                retry_runtime::__private::ControlFlow::Continue(__pending) => match __retry
+                    .pause(__pending, |__error| {
                         #[allow(unused_imports)]
                         use retry_runtime::__private::{DescribeDebug as _, DescribeOpaque as _};
                         (&retry_runtime::__private::Describe(__error)).describe()
-                    },
-                )
-                .await
-            {
-                retry_runtime::__private::ControlFlow::Break(__output) => return __output,
-                retry_runtime::__private::ControlFlow::Continue(()) => {}
+                    })
+                    .await
+                {
+                    retry_runtime::__private::ControlFlow::Break(__output) => return __output,
+                    retry_runtime::__private::ControlFlow::Continue(()) => {}
+                },
             }
         }
     }

@@ -86,7 +86,9 @@ fn counters_and_gauges() {
         // Deposit → 1.5; one retry (→ 0.5); the second is refused by the budget.
         call(true, &attempts).await.unwrap_err();
         // Deposit → 1.0; one retry (→ 0.0); its failure makes the window of four all
-        // failures, opening the breaker; the next retry is refused by the budget.
+        // failures, opening the breaker, so the call gives up at once: the breaker
+        // would refuse the next retry (counted as a breaker rejection), and the
+        // budget is not asked.
         call(true, &attempts).await.unwrap_err();
         // The breaker rejects this call's first attempt.
         call(true, &attempts).await.unwrap_err();
@@ -109,11 +111,12 @@ fn counters_and_gauges() {
     assert_eq!(get("retry_retries_total{call_site=m.call}"), 2.0);
     assert_eq!(
         get("retry_budget_exhausted_total{budget=m,call_site=m.call}"),
-        2.0
+        1.0
     );
+    // The retry of the call that opened the breaker, and the rejected call.
     assert_eq!(
         get("retry_breaker_rejections_total{breaker=m,call_site=m.call}"),
-        1.0
+        2.0
     );
     assert_eq!(get("retry_breaker_state{breaker=m}"), 1.0, "open");
     assert_eq!(get("retry_budget_balance{budget=m}"), 0.0);

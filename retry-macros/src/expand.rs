@@ -36,6 +36,7 @@ pub(crate) fn expand(plan: Plan) -> TokenStream {
     let error = syn::Ident::new("__error", mixed);
     let rejected = syn::Ident::new("__rejected", mixed);
     let fake = syn::Ident::new("__fake_return", mixed);
+    let step = syn::Ident::new("__step", mixed);
 
     let name = match name {
         Some(name) => quote!(#name),
@@ -78,19 +79,24 @@ pub(crate) fn expand(plan: Plan) -> TokenStream {
     // rustc then reports a non-`Result` return type once, there, not three times.
     let controller_at = syn::Ident::new("__retry", mixed.located_at(error_span));
     let attempt_at = syn::Ident::new("__attempt", mixed.located_at(error_span));
+    let describe = quote!(|#error| {
+        #[allow(unused_imports)]
+        use #private::{DescribeDebug as _, DescribeOpaque as _};
+        (&#private::Describe(#error)).describe()
+    });
     let run = quote_spanned!(error_span.resolved_at(mixed)=>
         #controller_at.attempt(
             #attempt_at,
             |#error| #classify,
             |#rejected| #from_rejected,
-            |#error| {
-                #[allow(unused_imports)]
-                use #private::{DescribeDebug as _, DescribeOpaque as _};
-                (&#private::Describe(#error)).describe()
-            },
+            #describe,
         )
     );
     let awaited = quote_spanned!(error_span.resolved_at(mixed)=> #run.await);
+    let pending = syn::Ident::new("__pending", mixed);
+    let pause = quote_spanned!(error_span.resolved_at(mixed)=>
+        #controller_at.pause(#pending, #describe).await
+    );
 
     function.block = syn::parse_quote!({
         static #site: #private::CallSite = #private::CallSite::new(
@@ -109,7 +115,11 @@ pub(crate) fn expand(plan: Plan) -> TokenStream {
 
         let mut #controller = #private::Controller::start(&#site);
         loop {
-            let #attempt = ::core::pin::pin!(async {
+            // The attempt lives in this block alone: it is dropped (with
+            // whatever it holds) as soon as its outcome is known, before the
+            // backoff sleep.
+            let #step = {
+                let #attempt = ::core::pin::pin!(async {
                 #(#rebinds)*
                 #[allow(
                     unknown_lints,
@@ -126,10 +136,15 @@ pub(crate) fn expand(plan: Plan) -> TokenStream {
                     return #fake;
                 }
                 #(#body)*
-            });
-            match #awaited {
+                });
+                #awaited
+            };
+            match #step {
                 #private::ControlFlow::Break(#output) => return #output,
-                #private::ControlFlow::Continue(()) => {}
+                #private::ControlFlow::Continue(#pending) => match #pause {
+                    #private::ControlFlow::Break(#output) => return #output,
+                    #private::ControlFlow::Continue(()) => {}
+                },
             }
         }
     });

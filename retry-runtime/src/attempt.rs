@@ -73,8 +73,12 @@ impl Controller {
     }
 
     /// Runs one attempt (under the breaker and the attempt timeout), then
-    /// decides: `Break` with the value to return, or `Continue` after sleeping
-    /// the backoff delay.
+    /// decides: `Break` with the value to return, or `Continue` with the
+    /// [`Retry`] to make after [`pause`](Self::pause).
+    ///
+    /// The generated loop drops the attempt future as soon as this returns, so
+    /// whatever the attempt held (a connection, a lock guard, the `&mut self`
+    /// borrow) is released before the backoff sleep, not after it.
     ///
     /// `classify` is only called on errors that did not come from the framework
     /// itself; `reject` turns the framework's refusals into the caller's error
@@ -85,7 +89,7 @@ impl Controller {
         classify: C,
         reject: R,
         describe: D,
-    ) -> ControlFlow<F::Output>
+    ) -> ControlFlow<F::Output, Retry<E>>
     where
         F: Future,
         F::Output: ReturnsResult<Err = E>,
@@ -113,6 +117,10 @@ impl Controller {
                         breaker,
                         "circuit breaker open: call rejected"
                     );
+                    // A refusal does no I/O, so it would never yield: spend the
+                    // task's cooperative budget like any resource, or a loop of
+                    // refused calls starves the runtime.
+                    tokio::task::coop::consume_budget().await;
                     return ControlFlow::Break(F::Output::from_err(reject(
                         Rejected::BreakerOpen { breaker },
                     )));
@@ -123,11 +131,7 @@ impl Controller {
         let policy = &self.resolved.policy;
         let (error, class) = match policy.attempt_timeout {
             None => match attempt.await.into_result() {
-                Ok(value) => {
-                    self.record(Outcome::Success);
-                    self.resolved.metrics.ok();
-                    return ControlFlow::Break(F::Output::from_ok(value));
-                }
+                Ok(value) => return self.succeeded(value),
                 Err(error) => {
                     let class = classify(&error);
                     (error, class)
@@ -135,11 +139,7 @@ impl Controller {
             },
             Some(limit) => match tokio::time::timeout(limit, attempt).await {
                 Ok(output) => match output.into_result() {
-                    Ok(value) => {
-                        self.record(Outcome::Success);
-                        self.resolved.metrics.ok();
-                        return ControlFlow::Break(F::Output::from_ok(value));
-                    }
+                    Ok(value) => return self.succeeded(value),
                     Err(error) => {
                         let class = classify(&error);
                         (error, class)
@@ -154,12 +154,7 @@ impl Controller {
                 }
             },
         };
-        let outcome = if class == Class::Permanent {
-            Outcome::Success
-        } else {
-            Outcome::Failure
-        };
-        self.record(outcome);
+        self.record(Some(class));
 
         match self.next_delay(class) {
             Ok(delay) => {
@@ -171,32 +166,54 @@ impl Controller {
                     error = ?Shown(describe(&error)),
                     "attempt failed; retrying",
                 );
-                tokio::time::sleep(delay).await;
-                // The breaker is consulted before every attempt; a refused retry
-                // returns the last real error.
-                match self.resolved.breaker.map(|b| b.acquire(None)) {
-                    None => {}
-                    Some(Some(permit)) => self.permit = Some(permit),
-                    Some(None) => {
-                        self.resolved.metrics.breaker_rejection();
-                        return self.give_up(GiveUp::Breaker, class, error, describe);
-                    }
-                }
-                ControlFlow::Continue(())
+                ControlFlow::Continue(Retry {
+                    error,
+                    class,
+                    delay,
+                })
             }
             Err(reason) => self.give_up(reason, class, error, describe),
         }
     }
 
+    #[inline]
+    fn succeeded<O: ReturnsResult, X>(&mut self, value: O::Ok) -> ControlFlow<O, X> {
+        self.record(None);
+        self.resolved.metrics.ok();
+        ControlFlow::Break(O::from_ok(value))
+    }
+
+    /// Sleeps the backoff delay of `retry`, then asks the breaker for the
+    /// next attempt: `Continue` to make it, or `Break` with the last real
+    /// error when the breaker refuses.
+    pub async fn pause<O, E, D>(&mut self, retry: Retry<E>, describe: D) -> ControlFlow<O>
+    where
+        O: ReturnsResult<Err = E>,
+        D: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Debug>,
+    {
+        tokio::time::sleep(retry.delay).await;
+        // The breaker is consulted before every attempt; a refused retry
+        // returns the last real error.
+        match self.resolved.breaker.map(|b| b.acquire(None)) {
+            None => {}
+            Some(Some(permit)) => self.permit = Some(permit),
+            Some(None) => {
+                self.resolved.metrics.breaker_rejection();
+                return self.give_up(GiveUp::Breaker, retry.class, retry.error, describe);
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
     /// Returns `error`, with an event saying why retrying stopped. A permanent
     /// error on the first attempt is an ordinary answer: no event.
-    fn give_up<O, D>(
+    fn give_up<O, D, X>(
         &self,
         reason: GiveUp,
         class: Class,
         error: O::Err,
         describe: D,
-    ) -> ControlFlow<O>
+    ) -> ControlFlow<O, X>
     where
         O: ReturnsResult,
         D: for<'e> Fn(&'e O::Err) -> Option<&'e dyn fmt::Debug>,
@@ -215,10 +232,12 @@ impl Controller {
         ControlFlow::Break(O::from_err(error))
     }
 
+    /// Records an attempt's outcome with the breaker: `None` for a success,
+    /// else the error's class.
     #[inline]
-    fn record(&mut self, outcome: Outcome) {
+    fn record(&mut self, error: Option<Class>) {
         if let (Some(permit), Some(breaker)) = (self.permit.take(), &self.resolved.breaker) {
-            breaker.record(permit, outcome);
+            breaker.record(permit, Outcome::of(error, breaker.settings()));
         }
     }
 
@@ -250,6 +269,14 @@ impl Controller {
         {
             return Err(GiveUp::Deadline);
         }
+        // A breaker that will still be open when the sleep ends would refuse
+        // the retry: give up now (this attempt's own failure may have opened it).
+        if let Some(breaker) = self.resolved.breaker
+            && !breaker.admits_after(delay)
+        {
+            self.resolved.metrics.breaker_rejection();
+            return Err(GiveUp::Breaker);
+        }
         let budget = &self.resolved.budget;
         if !budget.try_withdraw() {
             self.resolved.metrics.budget_exhausted(budget);
@@ -259,6 +286,15 @@ impl Controller {
         self.previous_delay = backoff;
         Ok(delay)
     }
+}
+
+/// A retry decided by [`Controller::attempt`]: the error it answers, and the
+/// backoff delay to sleep in [`Controller::pause`] first.
+#[doc(hidden)]
+pub struct Retry<E> {
+    error: E,
+    class: Class,
+    delay: Duration,
 }
 
 /// Implemented by `Result` alone: the return type of a `#[retryable]` function.

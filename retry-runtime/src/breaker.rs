@@ -16,14 +16,14 @@
 //! is two atomic writes. Transitions take a mutex (they are rare).
 
 use std::fmt;
-use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use crate::shard::ShardedCounter;
-use crate::{BreakerSettings, Window};
+use crate::{BreakerSettings, Class, Window};
 
 /// The state of a circuit breaker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -79,8 +79,24 @@ impl fmt::Display for BreakerState {
 pub(crate) enum Outcome {
     /// A success, or a permanent error (the service answered).
     Success,
-    /// A transient error, a retry-after, or an attempt timeout.
+    /// A transient error, an attempt timeout, or a retry-after when the
+    /// breaker counts those (`retry_after_is_failure`).
     Failure,
+}
+
+impl Outcome {
+    /// What an attempt's result means to a breaker with `settings`: `None` is
+    /// a success. A permanent error is an answer from a live service; so is a
+    /// retry-after (the service asks us to slow down) unless the breaker is
+    /// set to count those as failures.
+    #[inline]
+    pub(crate) fn of(error: Option<Class>, settings: &BreakerSettings) -> Outcome {
+        match error {
+            None | Some(Class::Permanent) => Outcome::Success,
+            Some(Class::RetryAfter(_)) if !settings.retry_after_is_failure => Outcome::Success,
+            Some(Class::Transient | Class::RetryAfter(_)) => Outcome::Failure,
+        }
+    }
 }
 
 const FAILED: u8 = 1;
@@ -88,26 +104,79 @@ const SLOW: u8 = 2;
 /// A count-window slot that has never held an outcome.
 const EMPTY: u8 = 4;
 
+/// The breaker's state, its epoch and the half-open trials admitted, in one
+/// atomic word, so that a trial is admitted only by a compare-and-swap on the
+/// exact state and epoch it saw: a transition in between makes the swap fail.
+///
+/// `epoch << 24 | state << 20 | admitted`. The epoch is bumped at every
+/// transition (2^40 of them before it wraps); a permit remembers it, and
+/// outcomes of permits from an earlier epoch are ignored.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Word(u64);
+
+const ADMITTED_BITS: u32 = 20;
+const STATE_BITS: u32 = 4;
+/// At most this many trials are admitted at once, whatever `half_open_calls` says.
+const MAX_ADMITTED: u32 = (1 << ADMITTED_BITS) - 1;
+
+impl Word {
+    fn new(epoch: u64, state: BreakerState, admitted: u32) -> Word {
+        Word(
+            epoch << (ADMITTED_BITS + STATE_BITS)
+                | u64::from(state.as_u8()) << ADMITTED_BITS
+                | u64::from(admitted),
+        )
+    }
+
+    fn epoch(self) -> u64 {
+        self.0 >> (ADMITTED_BITS + STATE_BITS)
+    }
+
+    #[allow(clippy::cast_possible_truncation)] // masked to 4 bits
+    fn state(self) -> BreakerState {
+        BreakerState::from_u8((self.0 >> ADMITTED_BITS) as u8 & ((1 << STATE_BITS) - 1))
+    }
+
+    #[allow(clippy::cast_possible_truncation)] // masked to 20 bits
+    fn admitted(self) -> u32 {
+        (self.0 & u64::from(MAX_ADMITTED)) as u32
+    }
+}
+
 /// A live circuit breaker.
 pub(crate) struct Breaker {
     name: Arc<str>,
     settings: BreakerSettings,
-    state: AtomicU8,
-    /// Bumped at every transition: outcomes of calls admitted in an earlier epoch are ignored.
-    epoch: AtomicU64,
+    /// State, epoch and admitted trials: see [`Word`].
+    word: AtomicU64,
     origin: Instant,
-    /// When the breaker last opened, in nanoseconds since `origin`.
-    opened_at: AtomicU64,
+    /// When the breaker last changed state, in nanoseconds since `origin`.
+    changed_at: AtomicU64,
     window: OutcomeWindow,
-    trials_admitted: AtomicU32,
-    trials_done: AtomicU32,
-    trial_failures: AtomicU32,
-    trial_slow: AtomicU32,
-    transition: Mutex<()>,
+    /// Serializes transitions and holds the outcomes of the current half-open
+    /// trials (recorded under the lock: trials are few).
+    transition: Mutex<Trials>,
     calls: ShardedCounter,
     failures: AtomicU64,
     slow_calls: AtomicU64,
     not_permitted: AtomicU64,
+}
+
+/// Why a breaker opened.
+#[derive(Clone, Copy)]
+enum Why {
+    /// A rate (`failure_rate` or `slow_call_rate`) reached its threshold.
+    Rate(&'static str, f64),
+    /// Half-open trials did not all report within `max_half_open_wait`.
+    TrialsHung(Duration),
+}
+
+/// The outcomes of the current epoch's half-open trials.
+#[derive(Default)]
+struct Trials {
+    done: u32,
+    failures: u32,
+    slow: u32,
 }
 
 /// Permission to make one attempt, from [`Breaker::acquire`].
@@ -134,8 +203,8 @@ pub(crate) struct TrialPermit {
 
 impl Drop for TrialPermit {
     fn drop(&mut self) {
-        if !self.done && self.breaker.epoch.load(Ordering::Acquire) == self.epoch {
-            self.breaker.trials_admitted.fetch_sub(1, Ordering::AcqRel);
+        if !self.done {
+            self.breaker.release_trial(self.epoch);
         }
     }
 }
@@ -145,16 +214,11 @@ impl Breaker {
         Breaker {
             name: Arc::from(name),
             settings,
-            state: AtomicU8::new(BreakerState::Closed.as_u8()),
-            epoch: AtomicU64::new(0),
+            word: AtomicU64::new(Word::new(0, BreakerState::Closed, 0).0),
             origin: Instant::now(),
-            opened_at: AtomicU64::new(0),
+            changed_at: AtomicU64::new(0),
             window: OutcomeWindow::new(settings.window),
-            trials_admitted: AtomicU32::new(0),
-            trials_done: AtomicU32::new(0),
-            trial_failures: AtomicU32::new(0),
-            trial_slow: AtomicU32::new(0),
-            transition: Mutex::new(()),
+            transition: Mutex::new(Trials::default()),
             calls: ShardedCounter::default(),
             failures: AtomicU64::new(0),
             slow_calls: AtomicU64::new(0),
@@ -166,8 +230,30 @@ impl Breaker {
         &self.settings
     }
 
+    #[inline]
+    fn word(&self) -> Word {
+        Word(self.word.load(Ordering::Acquire))
+    }
+
     pub(crate) fn state(&self) -> BreakerState {
-        BreakerState::from_u8(self.state.load(Ordering::Acquire))
+        self.word().state()
+    }
+
+    /// How many trials a half-open breaker admits.
+    fn trial_places(&self) -> u32 {
+        self.settings.half_open_calls.clamp(1, MAX_ADMITTED)
+    }
+
+    /// Time since `origin`, now.
+    fn elapsed(&self) -> Duration {
+        Instant::now().saturating_duration_since(self.origin)
+    }
+
+    /// How long the breaker has been in its current state.
+    fn time_in_state(&self) -> Duration {
+        self.elapsed().saturating_sub(Duration::from_nanos(
+            self.changed_at.load(Ordering::Acquire),
+        ))
     }
 
     /// When an attempt starts, if slow calls are timed at all (a clock read
@@ -190,9 +276,10 @@ impl Breaker {
     /// since), so that timing the attempt needs no second read.
     #[inline]
     pub(crate) fn acquire(&'static self, now: Option<Instant>) -> Option<Permit> {
-        match self.state() {
+        let word = self.word();
+        match word.state() {
             BreakerState::Closed => Some(Permit::Closed {
-                epoch: self.epoch.load(Ordering::Acquire),
+                epoch: word.epoch(),
                 started: self.start_timing(now),
             }),
             BreakerState::Disabled => Some(Permit::Disabled),
@@ -202,41 +289,85 @@ impl Breaker {
 
     #[cold]
     fn acquire_slow(&'static self, now: Option<Instant>) -> Option<Permit> {
-        let state = self.state();
-        if state == BreakerState::Open {
-            let opened = Duration::from_nanos(self.opened_at.load(Ordering::Acquire));
-            let now = Instant::now().saturating_duration_since(self.origin);
-            if now.saturating_sub(opened) >= self.settings.open_duration {
-                self.transition(BreakerState::Open, BreakerState::HalfOpen, None);
-            }
-        }
-        match self.state() {
-            BreakerState::HalfOpen => {
-                let epoch = self.epoch.load(Ordering::Acquire);
-                let admitted =
-                    self.trials_admitted
-                        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                            (n < self.settings.half_open_calls).then_some(n + 1)
-                        });
-                if admitted.is_ok() {
-                    if self.epoch.load(Ordering::Acquire) == epoch {
-                        return Some(Permit::Trial(TrialPermit {
-                            breaker: self,
-                            epoch,
-                            started: self.start_timing(now),
-                            done: false,
-                        }));
+        let mut word = self.word();
+        loop {
+            match word.state() {
+                BreakerState::Closed | BreakerState::Disabled => return self.acquire(now),
+                BreakerState::Open => {
+                    if self.time_in_state() < self.settings.open_duration {
+                        break;
                     }
-                    // The breaker moved on while we were admitted: give the place back.
-                    self.trials_admitted.fetch_sub(1, Ordering::AcqRel);
-                    return self.acquire(now);
+                    self.transition(word, BreakerState::HalfOpen, None);
                 }
+                BreakerState::HalfOpen => {
+                    if word.admitted() < self.trial_places() {
+                        let admitted = Word(word.0 + 1);
+                        match self.word.compare_exchange_weak(
+                            word.0,
+                            admitted.0,
+                            Ordering::AcqRel,
+                            Ordering::Acquire,
+                        ) {
+                            Ok(_) => {
+                                return Some(Permit::Trial(TrialPermit {
+                                    breaker: self,
+                                    epoch: word.epoch(),
+                                    started: self.start_timing(now),
+                                    done: false,
+                                }));
+                            }
+                            Err(seen) => {
+                                word = Word(seen);
+                                continue;
+                            }
+                        }
+                    }
+                    // Every place is taken. Trials that never report (hung, no
+                    // attempt timeout) must not keep the breaker half-open for ever.
+                    match self.settings.max_half_open_wait {
+                        Some(wait) if self.time_in_state() >= wait => {
+                            self.transition(word, BreakerState::Open, Some(Why::TrialsHung(wait)));
+                        }
+                        _ => break,
+                    }
+                }
+                BreakerState::ForcedOpen => break,
             }
-            BreakerState::Closed | BreakerState::Disabled => return self.acquire(now),
-            BreakerState::Open | BreakerState::ForcedOpen => {}
+            word = self.word();
         }
         self.not_permitted.fetch_add(1, Ordering::Relaxed);
         None
+    }
+
+    /// Gives back the place of a trial of `epoch` that ended without an outcome.
+    fn release_trial(&self, epoch: u64) {
+        let mut word = self.word();
+        while word.epoch() == epoch && word.state() == BreakerState::HalfOpen && word.admitted() > 0
+        {
+            match self.word.compare_exchange_weak(
+                word.0,
+                word.0 - 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return,
+                Err(seen) => word = Word(seen),
+            }
+        }
+    }
+
+    /// Whether a retry that waits `delay` from now will find the breaker
+    /// letting calls through (closed, disabled, half-open, or open with its
+    /// `open_duration` over by then). Decided before sleeping, so that a call
+    /// whose own failure opened the breaker gives up at once.
+    pub(crate) fn admits_after(&self, delay: Duration) -> bool {
+        match self.state() {
+            BreakerState::Closed | BreakerState::Disabled | BreakerState::HalfOpen => true,
+            BreakerState::ForcedOpen => false,
+            BreakerState::Open => {
+                self.time_in_state().saturating_add(delay) >= self.settings.open_duration
+            }
+        }
     }
 
     /// Records the outcome of an attempt made under `permit`.
@@ -248,7 +379,7 @@ impl Breaker {
                 let slow = self.is_slow(started);
                 self.calls.add(1);
                 self.count(outcome, slow);
-                if epoch != self.epoch.load(Ordering::Acquire) {
+                if epoch != self.word().epoch() {
                     return;
                 }
                 let bits = bits(outcome, slow);
@@ -261,19 +392,7 @@ impl Breaker {
                 let slow = self.is_slow(trial.started);
                 self.calls.add(1);
                 self.count(outcome, slow);
-                if trial.epoch != self.epoch.load(Ordering::Acquire) {
-                    return;
-                }
-                if outcome == Outcome::Failure {
-                    self.trial_failures.fetch_add(1, Ordering::AcqRel);
-                }
-                if slow {
-                    self.trial_slow.fetch_add(1, Ordering::AcqRel);
-                }
-                let done = self.trials_done.fetch_add(1, Ordering::AcqRel) + 1;
-                if done >= self.settings.half_open_calls {
-                    self.judge_trials(trial.epoch);
-                }
+                self.record_trial(trial.epoch, outcome, slow);
             }
         }
     }
@@ -285,6 +404,12 @@ impl Breaker {
         if slow {
             self.slow_calls.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Trials> {
+        self.transition
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// After a failure or a slow call in `Closed`: open if a rate reached its threshold.
@@ -300,73 +425,93 @@ impl Breaker {
         } else {
             None
         };
-        if let Some(why) = tripped {
-            self.transition(BreakerState::Closed, BreakerState::Open, Some(why));
+        if let Some((rate, value)) = tripped {
+            let why = Some(Why::Rate(rate, value));
+            let word = self.word();
+            if word.state() == BreakerState::Closed {
+                self.transition(word, BreakerState::Open, why);
+            }
         }
     }
 
-    fn judge_trials(&self, epoch: u64) {
-        let _serial = self
-            .transition
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if self.epoch.load(Ordering::Acquire) != epoch || self.state() != BreakerState::HalfOpen {
+    /// A trial's outcome; once every trial place has reported, the verdict.
+    fn record_trial(&self, epoch: u64, outcome: Outcome, slow: bool) {
+        let mut trials = self.lock();
+        let word = self.word();
+        if word.epoch() != epoch || word.state() != BreakerState::HalfOpen {
             return;
         }
-        let done = f64::from(self.trials_done.load(Ordering::Acquire).max(1));
-        let failure_rate = f64::from(self.trial_failures.load(Ordering::Acquire)) / done;
-        let slow_rate = f64::from(self.trial_slow.load(Ordering::Acquire)) / done;
+        trials.done += 1;
+        trials.failures += u32::from(outcome == Outcome::Failure);
+        trials.slow += u32::from(slow);
+        if trials.done < self.trial_places() {
+            return;
+        }
+        let done = f64::from(trials.done);
+        let failure_rate = f64::from(trials.failures) / done;
+        let slow_rate = f64::from(trials.slow) / done;
         if failure_rate >= self.settings.failure_rate_threshold {
-            self.set_locked(BreakerState::Open, Some(("failure_rate", failure_rate)));
+            self.set_locked(
+                &mut trials,
+                BreakerState::Open,
+                Some(Why::Rate("failure_rate", failure_rate)),
+            );
         } else if slow_rate >= self.settings.slow_call_rate_threshold {
-            self.set_locked(BreakerState::Open, Some(("slow_call_rate", slow_rate)));
+            self.set_locked(
+                &mut trials,
+                BreakerState::Open,
+                Some(Why::Rate("slow_call_rate", slow_rate)),
+            );
         } else {
-            self.set_locked(BreakerState::Closed, None);
+            self.set_locked(&mut trials, BreakerState::Closed, None);
         }
     }
 
-    /// Moves `from` → `to` if the breaker is still in `from`.
-    fn transition(&self, from: BreakerState, to: BreakerState, why: Option<(&'static str, f64)>) {
-        let _serial = self
-            .transition
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if self.state() == from {
-            self.set_locked(to, why);
+    /// Moves to `to` if the breaker is still in the state and epoch of `seen`.
+    fn transition(&self, seen: Word, to: BreakerState, why: Option<Why>) {
+        let mut trials = self.lock();
+        let now = self.word();
+        if now.epoch() == seen.epoch() && now.state() == seen.state() {
+            self.set_locked(&mut trials, to, why);
         }
     }
 
     /// Sets the state by hand (force-open, disable, reset).
     pub(crate) fn set(&self, to: BreakerState) {
-        let _serial = self
-            .transition
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        self.set_locked(to, None);
+        let mut trials = self.lock();
+        self.set_locked(&mut trials, to, None);
     }
 
-    /// Enters `to` with fresh counts. Caller holds `transition`.
-    fn set_locked(&self, to: BreakerState, why: Option<(&'static str, f64)>) {
-        let from = self.state();
-        self.epoch.fetch_add(1, Ordering::AcqRel);
-        self.trials_admitted.store(0, Ordering::Release);
-        self.trials_done.store(0, Ordering::Release);
-        self.trial_failures.store(0, Ordering::Release);
-        self.trial_slow.store(0, Ordering::Release);
+    /// Enters `to` in a new epoch, with fresh counts. Caller holds `transition`.
+    /// One store publishes the state and the epoch together, with no trial
+    /// admitted: no acquire can pair the new epoch with the old state.
+    fn set_locked(&self, trials: &mut Trials, to: BreakerState, why: Option<Why>) {
+        let old = self.word();
+        let from = old.state();
+        *trials = Trials::default();
         if matches!(to, BreakerState::Closed | BreakerState::Disabled) {
             self.window.clear();
         }
-        if to == BreakerState::Open {
-            let now = Instant::now().saturating_duration_since(self.origin);
-            self.opened_at.store(
-                u64::try_from(now.as_nanos()).unwrap_or(u64::MAX),
-                Ordering::Release,
-            );
-        }
-        self.state.store(to.as_u8(), Ordering::Release);
+        self.changed_at.store(
+            u64::try_from(self.elapsed().as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Release,
+        );
+        self.word
+            .store(Word::new(old.epoch() + 1, to, 0).0, Ordering::Release);
         crate::metrics::breaker_state(&self.name, to);
+        if from == to {
+            // A reset of a closed breaker, say: counts start afresh, but there
+            // is no transition to report.
+            return;
+        }
         match why {
-            Some((rate, value)) => tracing::warn!(
+            Some(Why::TrialsHung(wait)) => tracing::warn!(
+                breaker = %self.name, from = %from, to = %to,
+                max_half_open_wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                "circuit breaker `{}` {} → {}: trial calls did not report within max_half_open_wait ({:?})",
+                self.name, from, to, wait
+            ),
+            Some(Why::Rate(rate, value)) => tracing::warn!(
                 breaker = %self.name, from = %from, to = %to, rate, value,
                 "circuit breaker `{}` {} → {}: {} {:.2} reached its threshold",
                 self.name, from, to, rate, value

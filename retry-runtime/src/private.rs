@@ -2,8 +2,8 @@
 //! anything here may change in any release.
 
 pub use crate::attempt::{
-    CloneArg, Controller, Describe, DescribeDebug, DescribeOpaque, FromRejected, ReturnsResult,
-    classify, retry_if,
+    CloneArg, Controller, Describe, DescribeDebug, DescribeOpaque, FromRejected, Retry,
+    ReturnsResult, classify, retry_if,
 };
 pub use crate::registry::{CALL_SITES, CallSite};
 pub use core::ops::ControlFlow;
