@@ -106,6 +106,8 @@ failure_rate_threshold = 1.0
 open_duration = "1s"
 half_open_calls = 1
 
+[breakers.events-quiet]
+
 [budgets.events-empty]
 ttl = "10s"
 min_retries_per_sec = 0
@@ -314,5 +316,30 @@ async fn errors_without_debug_show_a_placeholder() {
             .iter()
             .all(|e| e.field("error") == "<error type is not Debug>"),
         "{events:#?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn resetting_a_closed_breaker_is_not_a_transition() {
+    setup();
+    let capture = Capture::default();
+    let _guard = tracing::subscriber::set_default(capture.clone());
+    let quiet = retry_runtime::breaker("events-quiet").unwrap();
+    quiet.reset();
+    assert!(capture.take().is_empty(), "closed -> closed is no event");
+    quiet.force_open();
+    quiet.force_open();
+    quiet.reset();
+    let transitions: Vec<(String, String)> = capture
+        .take()
+        .iter()
+        .map(|e| (e.field("from").to_owned(), e.field("to").to_owned()))
+        .collect();
+    assert_eq!(
+        transitions,
+        [
+            ("closed".into(), "forced-open".into()),
+            ("forced-open".into(), "closed".into())
+        ]
     );
 }
