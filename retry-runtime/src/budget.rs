@@ -1,9 +1,17 @@
 //! Retry budgets: Finagle-style limits on how many retries a group of call sites may make.
 //!
-//! Over any window of `ttl`, retries ≤ `min_retries_per_sec · ttl` (the reserve)
-//! plus `retry_ratio ·` first attempts. The window is cut into [`SLOTS`] slots; each
-//! slot counts the first attempts (deposits) and retries (withdrawals) made while
-//! it was current.
+//! A retry is allowed when the retries already made, counted over the last
+//! `ttl` and one slot more, are fewer than `min_retries_per_sec · ttl` (the
+//! reserve) plus `retry_ratio ·` the first attempts of the last `ttl`. Time is
+//! cut into slots of `ttl / 10`; each counts the first attempts (deposits) and
+//! retries (withdrawals) made while it was current.
+//!
+//! The guarantee, exact: **over any window of `ttl`, however placed, retries ≤
+//! reserve + `retry_ratio` · the first attempts counted at its last retry**
+//! (those of the `ttl`, slot-aligned, before that retry). A window of `ttl`
+//! spans at most eleven slots, and the last retry in it counted all eleven.
+//! The price: a retry keeps counting for `ttl` to `ttl` + one slot after it
+//! was made (a steady reserve-only rate is 10/11 of `min_retries_per_sec`).
 //!
 //! A deposit is on every call's path, so it reads no clock: it lands in the slot
 //! that the last clock reader (a retry, a balance query) made current. When no
@@ -24,22 +32,32 @@ use tokio::time::Instant;
 use crate::BudgetSettings;
 use crate::shard::EpochCounter;
 
-/// How many slots a budget's `ttl` is cut into.
+/// How many slots a budget's `ttl` is cut into: deposits count over this many.
 pub(crate) const SLOTS: usize = 10;
+/// Withdrawals count over one slot more, so that any window of `ttl` lies
+/// within the slots a withdrawal decision sees; the ring holds that many.
+const RING: usize = SLOTS + 1;
 
 /// A live retry budget, shared by every call site that names it.
 #[derive(Debug)]
 pub(crate) struct Budget {
     settings: BudgetSettings,
-    origin: Instant,
     slot_len: Duration,
-    /// The number of the current slot, counted from `origin`.
+    /// The number of the current slot.
     current: AtomicU64,
-    slots: [Slot; SLOTS],
-    /// Serializes the (rare) advance of `current` and the withdrawal decision.
-    advancing: Mutex<()>,
+    slots: [Slot; RING],
+    /// Serializes the (rare) advance of `current` and the withdrawal decision,
+    /// and holds the clock slot numbers are counted on.
+    advancing: Mutex<SlotClock>,
     /// Retries refused since the budget was created.
     exhausted: AtomicU64,
+}
+
+/// Slot `base` began at `origin`; slot numbers grow from there.
+#[derive(Debug)]
+struct SlotClock {
+    origin: Instant,
+    base: u64,
 }
 
 #[derive(Debug, Default)]
@@ -57,11 +75,13 @@ impl Budget {
             (settings.ttl / u32::try_from(SLOTS).unwrap_or(10)).max(Duration::from_millis(1));
         Budget {
             settings,
-            origin: Instant::now(),
             slot_len,
             current: AtomicU64::new(0),
             slots: Default::default(),
-            advancing: Mutex::new(()),
+            advancing: Mutex::new(SlotClock {
+                origin: Instant::now(),
+                base: 0,
+            }),
             exhausted: AtomicU64::new(0),
         }
     }
@@ -91,21 +111,46 @@ impl Budget {
         }
     }
 
-    /// How many retries the budget holds now.
+    /// How many retries the budget holds now (never below 0: a retry's
+    /// withdrawal can outlive the deposits that paid for it by one slot).
     pub(crate) fn balance(&self) -> f64 {
         let (_serial, current) = self.advance_now();
-        self.balance_at(current)
+        self.balance_at(current).max(0.0)
+    }
+
+    /// Forgets every deposit, withdrawal and refusal, and restarts the slot
+    /// clock at the current time (of the runtime calling it: tests with a
+    /// paused clock each have their own).
+    pub(crate) fn reset(&self) {
+        let mut clock = self.lock();
+        // Fresh slot numbers, past any a slot or a deposit tag still holds.
+        let base = self.current.load(Ordering::Relaxed) + RING as u64 + 1;
+        *clock = SlotClock {
+            origin: Instant::now(),
+            base,
+        };
+        for slot in &self.slots {
+            slot.withdrawals.store(0, Ordering::Relaxed);
+        }
+        self.slots[slot_index(base)]
+            .number
+            .store(base, Ordering::Relaxed);
+        self.current.store(base, Ordering::Relaxed);
+        self.exhausted.store(0, Ordering::Relaxed);
+    }
+
+    fn lock(&self) -> MutexGuard<'_, SlotClock> {
+        self.advancing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Takes the `advancing` lock and makes the slot of now current: the
     /// guard (hold it while deciding) and that slot's number.
-    fn advance_now(&self) -> (MutexGuard<'_, ()>, u64) {
-        let serial = self
-            .advancing
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let current = self.advance(Instant::now());
-        (serial, current)
+    fn advance_now(&self) -> (MutexGuard<'_, SlotClock>, u64) {
+        let clock = self.lock();
+        let current = self.advance(&clock, Instant::now());
+        (clock, current)
     }
 
     /// Retries refused so far.
@@ -115,14 +160,15 @@ impl Budget {
 
     /// Makes the slot of `now` current, clearing the slots it recycles (their
     /// deposits are left: they carry the old slot number and no longer count).
-    /// Caller holds `advancing`.
-    fn advance(&self, now: Instant) -> u64 {
-        let elapsed = now.saturating_duration_since(self.origin);
-        let target =
-            u64::try_from(elapsed.as_nanos() / self.slot_len.as_nanos().max(1)).unwrap_or(u64::MAX);
+    /// Caller holds `advancing` (`clock`).
+    fn advance(&self, clock: &SlotClock, now: Instant) -> u64 {
+        let elapsed = now.saturating_duration_since(clock.origin);
+        let target = clock.base.saturating_add(
+            u64::try_from(elapsed.as_nanos() / self.slot_len.as_nanos().max(1)).unwrap_or(u64::MAX),
+        );
         let current = self.current.load(Ordering::Relaxed);
         if target > current {
-            let first = current.max(target.saturating_sub(SLOTS as u64 - 1).saturating_sub(1)) + 1;
+            let first = current.max(target.saturating_sub(RING as u64)) + 1;
             for number in first..=target {
                 let slot = &self.slots[slot_index(number)];
                 slot.withdrawals.store(0, Ordering::Relaxed);
@@ -135,15 +181,21 @@ impl Budget {
         }
     }
 
-    /// The balance over the slots of the window ending at slot `current`.
+    /// The balance at slot `current`: deposits of the last [`SLOTS`] slots,
+    /// withdrawals of the last [`RING`].
     #[allow(clippy::cast_precision_loss)] // counts far below 2^53
     fn balance_at(&self, current: u64) -> f64 {
-        let oldest = current.saturating_sub(SLOTS as u64 - 1);
         let (mut deposits, mut withdrawals) = (0u64, 0u64);
         for slot in &self.slots {
             let number = slot.number.load(Ordering::Relaxed);
-            if number >= oldest && number <= current {
+            if number > current {
+                continue;
+            }
+            let age = current - number;
+            if age < SLOTS as u64 {
                 deposits += slot.deposits.count(number);
+            }
+            if age < RING as u64 {
                 withdrawals += slot.withdrawals.load(Ordering::Relaxed);
             }
         }
@@ -153,9 +205,9 @@ impl Budget {
     }
 }
 
-#[allow(clippy::cast_possible_truncation)] // the modulus is below SLOTS
+#[allow(clippy::cast_possible_truncation)] // the modulus is below RING
 fn slot_index(number: u64) -> usize {
-    (number % SLOTS as u64) as usize
+    (number % RING as u64) as usize
 }
 
 #[cfg(test)]
@@ -223,5 +275,116 @@ mod tests {
             b.deposit();
         }
         assert_eq!((0..10).filter(|_| b.try_withdraw()).count(), 5);
+    }
+
+    /// Issue 8, item 7: the bound holds for every window of `ttl`, not only
+    /// for windows aligned to slots. The issue's case first: 10 retries at
+    /// 0.96 s and 10 more at 10.011 s were 20 within 9.05 s.
+    #[tokio::test(start_paused = true)]
+    async fn the_reserve_bounds_every_window_of_ttl_however_placed() {
+        let b = budget(10, 1, 0.0);
+        tokio::time::advance(Duration::from_millis(960)).await;
+        assert_eq!((0..20).filter(|_| b.try_withdraw()).count(), 10);
+        tokio::time::advance(Duration::from_millis(10_011 - 960)).await;
+        assert_eq!(
+            (0..20).filter(|_| b.try_withdraw()).count(),
+            0,
+            "the retries of 0.96 s are less than ttl ago"
+        );
+
+        // Then a sweep: one retry asked for every 7 ms for two minutes; every
+        // window of ttl holds at most the reserve.
+        let b = budget(10, 1, 0.0);
+        let start = Instant::now();
+        let mut allowed: Vec<Duration> = Vec::new();
+        for _ in 0..(120_000 / 7) {
+            if b.try_withdraw() {
+                allowed.push(start.elapsed());
+            }
+            tokio::time::advance(Duration::from_millis(7)).await;
+        }
+        assert!(
+            allowed.len() >= 100,
+            "{} retries in two minutes",
+            allowed.len()
+        );
+        for (i, first) in allowed.iter().enumerate() {
+            let in_window = allowed[i..]
+                .iter()
+                .take_while(|t| **t < *first + Duration::from_secs(10))
+                .count();
+            assert!(
+                in_window <= 10,
+                "{in_window} retries in the ttl from {first:?}"
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_balance_is_never_negative() {
+        let b = budget(10, 0, 1.0);
+        for _ in 0..5 {
+            b.deposit();
+        }
+        assert_eq!((0..10).filter(|_| b.try_withdraw()).count(), 5);
+        // The deposits expire after ttl, the withdrawals one slot later.
+        tokio::time::advance(Duration::from_millis(10_500)).await;
+        assert!(b.balance() >= 0.0 && b.balance() < 1e-9, "{}", b.balance());
+        assert!(!b.try_withdraw());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn reset_forgets_everything_and_restarts_the_clock() {
+        let b = budget(10, 1, 0.5);
+        for _ in 0..10 {
+            b.deposit();
+        }
+        assert_eq!((0..30).filter(|_| b.try_withdraw()).count(), 15);
+        assert_eq!(b.exhausted(), 15);
+        b.reset();
+        assert_eq!(b.exhausted(), 0);
+        assert!(
+            (b.balance() - 10.0).abs() < 1e-9,
+            "the reserve alone: {}",
+            b.balance()
+        );
+        assert_eq!((0..30).filter(|_| b.try_withdraw()).count(), 10);
+    }
+
+    /// A clock that jumps back (another paused runtime, say) cannot revive
+    /// old counts after a reset.
+    #[test]
+    fn reset_restarts_on_the_clock_of_the_runtime_that_calls_it() {
+        let b = budget(10, 1, 0.0);
+        let paused = || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .start_paused(true)
+                .build()
+                .unwrap()
+        };
+        paused().block_on(async {
+            tokio::time::advance(Duration::from_secs(86_400)).await;
+            assert_eq!((0..20).filter(|_| b.try_withdraw()).count(), 10);
+        });
+        paused().block_on(async {
+            assert!(
+                !b.try_withdraw(),
+                "a day ahead, the spent budget stays spent"
+            );
+            b.reset();
+            assert_eq!((0..20).filter(|_| b.try_withdraw()).count(), 10);
+            tokio::time::advance(Duration::from_secs(11)).await;
+            assert_eq!((0..20).filter(|_| b.try_withdraw()).count(), 10);
+        });
+    }
+
+    #[test]
+    fn deposit_tags_do_not_wrap_in_practice() {
+        let counter = EpochCounter::default();
+        counter.add_one(5);
+        assert_eq!(counter.count(5), 1);
+        // 2^32 slots later (13.6 years of 100 ms slots) the tag differs.
+        assert_eq!(counter.count(5 + (1 << 32)), 0);
     }
 }

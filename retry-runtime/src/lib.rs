@@ -43,7 +43,7 @@ pub use policy::{Backoff, Jitter, Nested, Policy};
 pub use registry::{
     BreakerHandle, BreakerSnapshot, BudgetHandle, BudgetSnapshot, CallSite, CallSiteSnapshot,
     InstallError, NameKind, Snapshot, UndefinedName, breaker, budget, call_sites, current_config,
-    install, snapshot,
+    install, reset_state, snapshot,
 };
 pub use rejected::Rejected;
 

@@ -120,6 +120,41 @@ pub fn install(config: Config) -> Result<(), InstallError> {
     Ok(())
 }
 
+/// Forgets the state of every breaker and budget: each starts afresh (closed,
+/// empty windows, full reserve) on the clock of the runtime that calls next.
+/// The installed configuration and the call sites stay as they are.
+///
+/// Meant for tests: breakers and budgets are global, so a breaker one test
+/// opened (or a budget it spent) is seen by the next test of the same binary,
+/// and a paused clock that a test advanced by a day is not the clock of the
+/// next test's runtime. Call it first in each test that cares; tests that run
+/// in parallel in one binary and share names must not reset each other (give
+/// them names of their own, or run them one at a time).
+///
+/// Calls already running finish on the breakers and budgets they started
+/// with. Each reset leaves the replaced objects allocated (a few hundred bytes
+/// each): fine for tests, not for a loop in production.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use retry_runtime::{breaker, BreakerState};
+///
+/// breaker("default").unwrap().force_open();
+/// retry_runtime::reset_state();
+/// assert_eq!(breaker("default").unwrap().state(), BreakerState::Closed);
+/// # }
+/// ```
+pub fn reset_state() {
+    let _serial = INSTALLING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut objects = objects();
+    objects.breakers.clear();
+    objects.budgets.clear();
+    // Every call site re-resolves on its next call, creating fresh objects.
+    GENERATION.fetch_add(1, Ordering::AcqRel);
+}
+
 fn undefined_names(config: &Config) -> Vec<UndefinedName> {
     let mut missing: Vec<UndefinedName> = Vec::new();
     let mut note = |kind: NameKind, name: &'static str, site: &'static CallSite| match missing
@@ -480,6 +515,21 @@ impl BudgetHandle {
     #[must_use]
     pub fn settings(&self) -> BudgetSettings {
         *self.live().settings()
+    }
+
+    /// Forgets every deposit, withdrawal and refusal: the budget holds its
+    /// reserve alone, counted from now on the calling runtime's clock.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let default = retry_runtime::budget("default").unwrap();
+    /// default.reset();
+    /// assert_eq!(default.exhausted(), 0);
+    /// assert_eq!(default.balance(), 100.0); // 10 retries/s over 10 s
+    /// # }
+    /// ```
+    pub fn reset(&self) {
+        self.live().reset();
     }
 }
 

@@ -125,13 +125,16 @@ impl ShardedCounter {
     }
 }
 
-/// Bits of a [`EpochCounter`] shard that hold the count; the rest hold the epoch.
-const COUNT_BITS: u32 = 32;
+/// Bits of a [`EpochCounter`] shard that hold the count; the other 40 hold the
+/// epoch. A shard saturates at 2^24 − 1 events per epoch: over 16 million
+/// first attempts from one thread within one budget slot (at least 100 ms),
+/// more than a thread can make; a saturated count errs towards fewer retries.
+const COUNT_BITS: u32 = 24;
 const COUNT_MASK: u64 = (1 << COUNT_BITS) - 1;
 
 /// A sharded count of events in one epoch (a budget slot's number).
 ///
-/// Each shard holds `epoch << 32 | count`. A shard last written under an older
+/// Each shard holds `epoch << 24 | count`. A shard last written under an older
 /// epoch simply does not count for a newer one, so recycling an epoch's slot
 /// needs no clearing, and a writer racing with the recycling can only leave a
 /// count under its old epoch, which nobody reads any more.
@@ -143,12 +146,12 @@ pub(crate) struct EpochCounter {
 impl EpochCounter {
     #[inline]
     fn tag(epoch: u64) -> u64 {
-        // Epochs are compared modulo 2^32: budget slots last at least 100 ms,
-        // so two epochs with the same tag are over 13 years apart.
+        // Epochs are compared modulo 2^40: budget slots last at least 100 ms,
+        // so two epochs with the same tag are over 3,400 years apart.
         epoch << COUNT_BITS
     }
 
-    /// Counts one event in `epoch` (saturating at `u32::MAX` per shard).
+    /// Counts one event in `epoch` (saturating at 2^24 − 1 per shard).
     #[inline]
     pub(crate) fn add_one(&self, epoch: u64) {
         let shard = shard();
