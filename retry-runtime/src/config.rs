@@ -127,7 +127,20 @@ const MAX_TTL: Duration = Duration::from_secs(60);
 /// Largest `retry_ratio`.
 const MAX_RETRY_RATIO: f64 = 1000.0;
 
-/// How a circuit breaker counts recent outcomes.
+/// How a circuit breaker counts recent outcomes: `window = "count"` with
+/// `window_size`, or `window = "time"` with `window_duration`.
+///
+/// ```
+/// use retry_runtime::{Config, Window};
+///
+/// let config = Config::from_toml_str(r#"
+///     [breakers.db]
+///     window = "count"
+///     window_size = 50
+/// "#)?;
+/// assert_eq!(config.breaker("db").map(|b| b.window), Some(Window::Count { size: 50 }));
+/// # Ok::<(), retry_runtime::ConfigError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Window {
     /// The last `size` calls.
