@@ -352,7 +352,8 @@ impl<E: From<Rejected>> FromRejected for E {
 #[diagnostic::on_unimplemented(
     message = "`#[retryable]` cannot re-supply `{Self}` to a second attempt: it is not `Clone`",
     label = "each attempt gets its own clone of this by-value argument, so it must be `Clone`",
-    note = "derive or implement `Clone` for `{Self}`, or take the argument by reference (`&{Self}`, or `&self` for a receiver)"
+    note = "derive or implement `Clone` for `{Self}` if it is your type",
+    note = "for another crate's type, pass cloneable parts (such as `Bytes` or a `String`) and build the `{Self}` inside the body, or, if the body only borrows it, take `&{Self}` or `Arc<{Self}>` (`&self` or `self: Arc<Self>` for a receiver)"
 )]
 pub trait CloneArg: Sized {
     fn clone_for_attempt(&self) -> Self;

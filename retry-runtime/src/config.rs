@@ -139,7 +139,20 @@ const MAX_RETRY_RATIO: f64 = 1000.0;
 /// Largest `max_keys`: keyed breaker instances of one name.
 const MAX_KEYS: u32 = 1_000_000;
 
-/// How a circuit breaker counts recent outcomes.
+/// How a circuit breaker counts recent outcomes: `window = "count"` with
+/// `window_size`, or `window = "time"` with `window_duration`.
+///
+/// ```
+/// use retry_runtime::{Config, Window};
+///
+/// let config = Config::from_toml_str(r#"
+///     [breakers.db]
+///     window = "count"
+///     window_size = 50
+/// "#)?;
+/// assert_eq!(config.breaker("db").map(|b| b.window), Some(Window::Count { size: 50 }));
+/// # Ok::<(), retry_runtime::ConfigError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Window {
     /// The last `size` calls.

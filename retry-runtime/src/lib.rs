@@ -1,31 +1,121 @@
 //! Named, global retry policies, circuit breakers and retry budgets for async
-//! functions, driven by the `#[retryable]` attribute.
+//! functions, driven by the `#[retryable]` attribute, with the retries that
+//! cannot be safe rejected at compile time.
+//!
+//! # A tour
+//!
+//! [`macro@retryable`] turns a function's body into one *attempt* and wraps it
+//! in a retry loop. The loop's settings are named and global: every function
+//! that says `breaker = "storage"` trips the same breaker, and an operator tunes
+//! `storage` in a config file without recompiling. The error type says which
+//! failures are worth another try ([`Classify`]) and how to report the
+//! framework's own refusals ([`Rejected`]).
 //!
 //! ```
-//! use retry_runtime::retryable;
-//! use std::io;
+//! use retry_runtime::{retryable, Class, Classify, Config, Rejected};
+//! use std::time::Duration;
 //!
-//! #[retryable(policy = "network")]
-//! async fn fetch_manifest(url: &str) -> io::Result<String> {
-//!     # let _ = url;
-//!     // ... one attempt ...
-//!     Ok(String::from("{}"))
+//! #[derive(Debug)]
+//! enum StoreError { Unavailable, Throttled(Duration), NotFound, Refused(Rejected) }
+//!
+//! impl Classify for StoreError {               // which failures are worth another try
+//!     fn classify(&self) -> Class {
+//!         match self {
+//!             StoreError::Unavailable => Class::Transient,
+//!             StoreError::Throttled(after) => Class::RetryAfter(*after),
+//!             StoreError::NotFound | StoreError::Refused(_) => Class::Permanent,
+//!         }
+//!     }
 //! }
-//! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! # assert_eq!(fetch_manifest("http://127.0.0.1/").await.unwrap(), "{}");
-//! # }
+//!
+//! impl From<Rejected> for StoreError {         // open breaker, attempt timeout
+//!     fn from(r: Rejected) -> Self { StoreError::Refused(r) }
+//! }
+//!
+//! #[retryable(policy = "storage", breaker = "storage")]
+//! async fn get(key: &str) -> Result<String, StoreError> {
+//!     // One attempt: `?` and `return` mean what they always meant.
+//!     if key.is_empty() { return Err(StoreError::NotFound); }
+//!     Ok(format!("value of {key}"))
+//! }
+//!
+//! #[tokio::main(flavor = "current_thread")]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     // Usually `Config::from_path("retry.toml")`; checked against every call site.
+//!     retry_runtime::install(Config::from_toml_str(r#"
+//!         [policies.storage]
+//!         max_attempts = 4
+//!         backoff = "exponential"
+//!         initial_delay = "20ms"
+//!         max_delay = "2s"
+//!         jitter = "full"
+//!         attempt_timeout = "500ms"
+//!
+//!         [breakers.storage]
+//!         failure_rate_threshold = 0.5
+//!         minimum_calls = 20
+//!         open_duration = "30s"
+//!     "#)?)?;
+//!     assert_eq!(get("greeting").await.ok().as_deref(), Some("value of greeting"));
+//!     Ok(())
+//! }
 //! ```
 //!
-//! See the README for the attribute's keys, the compile-time rules, the config
-//! file and the built-in presets.
+//! `std::io::Error` already implements [`Classify`] and `From<Rejected>`, so a
+//! function returning `io::Result<T>` needs nothing more.
+//!
+//! # What the compiler refuses
+//!
+//! Each is an error on the user's token that names the rule and the fix: a
+//! return type that is not a `Result`; `&mut self`, `&mut T` or
+//! `self: Pin<&mut Self>` without `idempotent`; a by-value argument that is not
+//! `Clone` (each attempt gets its own clone) or is one-shot (`impl FnOnce`); an
+//! error type without [`Classify`] (unless `retry_if` is given) or
+//! `From<Rejected>`; attribute mistakes, all reported in one build.
+//!
+//! # At run time
+//!
+//! Layers, outermost first: the retry loop (the budget decides each retry,
+//! backoff sleeps between attempts), the circuit breaker (consulted before every
+//! attempt), the attempt timeout, the body. All timing is tokio's clock, so
+//! tests on a paused clock see exact schedules.
+//!
+//! - [`Policy`]: attempts, [`Backoff`], [`Jitter`], deadline, attempt timeout.
+//! - Breakers: [`breaker`] gives a [`BreakerHandle`] with its [`BreakerState`],
+//!   [`BreakerMetrics`] and `force_open`, `disable`, `reset`.
+//! - Budgets: [`budget`] gives a [`BudgetHandle`] with its balance.
+//! - [`Config`] (TOML or serde), [`install`], [`call_sites`], [`snapshot`],
+//!   [`current_config`]. Without any configuration the built-in presets serve
+//!   ([`Config::builtin`]).
+//!
+//! # Observability
+//!
+//! `tracing` events for each retry (`INFO`), give-up (`WARN`), call rejected by
+//! an open breaker (`DEBUG`) and breaker transition (`WARN` when a rate trips
+//! it, `INFO` otherwise); none on the success path. With the `metrics` feature,
+//! counters and gauges through the `metrics` facade: see the [`metrics`] module.
+//!
+//! # Features
+//!
+//! Every feature is off by default; items that need one are marked with it in
+//! these docs.
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `metrics` | counters and gauges through the [`metrics`](https://docs.rs/metrics) facade |
+//!
+//! The README has the attribute's keys, the config file and every preset in
+//! full.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod attempt;
 mod breaker;
 mod budget;
 mod classify;
 pub mod config;
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub mod metrics;
 mod policy;
 mod registry;

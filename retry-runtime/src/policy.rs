@@ -134,6 +134,15 @@ impl Policy {
     };
 
     /// This policy with `jitter = none`: handy in tests that assert exact schedules.
+    ///
+    /// ```
+    /// use retry_runtime::{Jitter, Policy};
+    /// use std::time::Duration;
+    ///
+    /// let policy = Policy::DEFAULT.without_jitter();
+    /// assert_eq!(policy.jitter, Jitter::None);
+    /// assert_eq!(policy.delay_before_retry(2, Duration::ZERO), Duration::from_millis(200));
+    /// ```
     #[must_use]
     pub const fn without_jitter(self) -> Policy {
         Policy {

@@ -67,6 +67,11 @@ pub fn call_sites() -> &'static [&'static CallSite] {
 }
 
 /// The configuration in force: the last one [`install`]ed, or the built-in presets.
+///
+/// ```
+/// let config = retry_runtime::current_config();
+/// assert_eq!(config.policy("default").map(|p| p.max_attempts), Some(3));
+/// ```
 #[must_use]
 pub fn current_config() -> Arc<Config> {
     LIVE.load_full()
@@ -439,33 +444,84 @@ impl BreakerHandle {
     }
 
     /// The state now.
+    ///
+    /// ```
+    /// use retry_runtime::BreakerState;
+    ///
+    /// let breaker = retry_runtime::breaker("default").expect("a built-in preset");
+    /// assert_eq!(breaker.state(), BreakerState::Closed);
+    /// ```
     #[must_use]
     pub fn state(&self) -> crate::BreakerState {
         self.live().state()
     }
 
     /// The settings in force.
+    ///
+    /// ```
+    /// use retry_runtime::BreakerSettings;
+    ///
+    /// let breaker = retry_runtime::breaker("default").expect("a built-in preset");
+    /// assert_eq!(breaker.settings(), BreakerSettings::DEFAULT);
+    /// ```
     #[must_use]
     pub fn settings(&self) -> BreakerSettings {
         *self.live().settings()
     }
 
     /// Opens the breaker until [`reset`](Self::reset): every call is rejected, with no timeout.
+    ///
+    /// ```
+    /// use retry_runtime::BreakerState;
+    ///
+    /// let breaker = retry_runtime::breaker("default").expect("a built-in preset");
+    /// breaker.force_open(); // say, while the service behind it is in maintenance
+    /// assert_eq!(breaker.state(), BreakerState::ForcedOpen);
+    /// breaker.reset();
+    /// assert_eq!(breaker.state(), BreakerState::Closed);
+    /// ```
     pub fn force_open(&self) {
         self.live().set(crate::BreakerState::ForcedOpen);
     }
 
     /// Switches the breaker off until [`reset`](Self::reset): every call passes, nothing is recorded.
+    ///
+    /// ```
+    /// use retry_runtime::BreakerState;
+    ///
+    /// let breaker = retry_runtime::breaker("default").expect("a built-in preset");
+    /// breaker.disable();
+    /// assert_eq!(breaker.state(), BreakerState::Disabled);
+    /// ```
     pub fn disable(&self) {
         self.live().set(crate::BreakerState::Disabled);
     }
 
     /// Closes the breaker with an empty window, whatever its state.
+    ///
+    /// ```
+    /// use retry_runtime::BreakerState;
+    ///
+    /// let breaker = retry_runtime::breaker("default").expect("a built-in preset");
+    /// breaker.force_open();
+    /// breaker.reset();
+    /// assert_eq!(breaker.state(), BreakerState::Closed);
+    /// assert_eq!(breaker.metrics().window_calls, 0);
+    /// ```
     pub fn reset(&self) {
         self.live().set(crate::BreakerState::Closed);
     }
 
     /// Counters and rates.
+    ///
+    /// ```
+    /// let breaker = retry_runtime::breaker("default").expect("a built-in preset");
+    /// let metrics = breaker.metrics();
+    /// println!(
+    ///     "{}: {} calls, {} failed, {} refused, failure rate {:.2}",
+    ///     breaker.name(), metrics.calls, metrics.failures, metrics.not_permitted, metrics.failure_rate
+    /// );
+    /// ```
     #[must_use]
     pub fn metrics(&self) -> crate::BreakerMetrics {
         self.live().metrics()
@@ -500,18 +556,36 @@ impl BudgetHandle {
     }
 
     /// How many retries the budget would allow right now.
+    ///
+    /// ```
+    /// let budget = retry_runtime::budget("default").expect("a built-in preset");
+    /// // Before any call, the reserve: min_retries_per_sec · ttl.
+    /// assert!(budget.balance() > 0.0);
+    /// ```
     #[must_use]
     pub fn balance(&self) -> f64 {
         self.live().balance()
     }
 
     /// How many retries the budget has refused.
+    ///
+    /// ```
+    /// let budget = retry_runtime::budget("default").expect("a built-in preset");
+    /// assert_eq!(budget.exhausted(), 0);
+    /// ```
     #[must_use]
     pub fn exhausted(&self) -> u64 {
         self.live().exhausted()
     }
 
     /// The settings in force.
+    ///
+    /// ```
+    /// use retry_runtime::BudgetSettings;
+    ///
+    /// let budget = retry_runtime::budget("default").expect("a built-in preset");
+    /// assert_eq!(budget.settings(), BudgetSettings::DEFAULT);
+    /// ```
     #[must_use]
     pub fn settings(&self) -> BudgetSettings {
         *self.live().settings()
