@@ -48,10 +48,12 @@ async fn summary_follows_the_run() {
         assert_eq!(p.ok + p.failed + p.fast_failed, p.calls, "{phase:?}: {p:?}");
         assert!(p.ok_after_retry <= p.ok, "{phase:?}: {p:?}");
         // Requests = first attempts the breaker let through + retries made:
-        // every retry event is followed by an attempt unless the breaker refuses it.
+        // every retry event is followed by an attempt unless the breaker
+        // refuses it when the backoff ends.
+        assert!(p.retries_refused <= p.gave_up(scenario::REASON_BREAKER));
         assert_eq!(
             p.attempts,
-            p.calls - p.fast_failed + p.retries - p.gave_up(scenario::REASON_BREAKER),
+            p.calls - p.fast_failed + p.retries - p.retries_refused,
             "{phase:?}: {p:?}"
         );
     }
@@ -61,7 +63,7 @@ async fn summary_follows_the_run() {
     // The breaker's and the budget's own counters match the events and the clients.
     assert_eq!(
         report.breaker_refused,
-        sum(|p| p.fast_failed) + sum(|p| p.gave_up(scenario::REASON_BREAKER))
+        sum(|p| p.fast_failed) + sum(|p| p.retries_refused)
     );
     assert_eq!(
         report.budget_refused,

@@ -309,7 +309,10 @@ fn phase_at(scenario: &Scenario, elapsed: Duration) -> Phase {
 #[derive(Clone, Debug, PartialEq)]
 pub enum LibEvent {
     /// "attempt failed; retrying".
-    Retry,
+    Retry {
+        /// The attempt that failed.
+        attempt: u64,
+    },
     /// "giving up", with its reason and the attempts the call made.
     GiveUp {
         /// The event's `call_site` field.
@@ -339,6 +342,8 @@ pub struct Captured {
     pub at: std::time::Instant,
     /// The phase the enclosing call started in (from the `call` span).
     pub call_phase: Option<usize>,
+    /// The enclosing call's span, to follow one call's events in order.
+    pub call_id: Option<u64>,
     /// What it said.
     pub event: LibEvent,
 }
@@ -453,14 +458,21 @@ where
                 attempts: fields.numbers.get("attempts").copied().unwrap_or(0.0) as u64,
             }
         } else if fields.numbers.contains_key("delay_ms") {
-            LibEvent::Retry
+            LibEvent::Retry {
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                attempt: fields.numbers.get("attempt").copied().unwrap_or(0.0) as u64,
+            }
         } else {
             return;
         };
-        let call_phase = ctx.event_span(event).and_then(|span| {
-            span.scope()
-                .find_map(|s| s.extensions().get::<CallPhase>().map(|p| p.0))
+        let call = ctx.event_span(event).and_then(|span| {
+            span.scope().find_map(|s| {
+                s.extensions()
+                    .get::<CallPhase>()
+                    .map(|p| (p.0, s.id().into_u64()))
+            })
         });
+        let (call_phase, call_id) = (call.map(|c| c.0), call.map(|c| c.1));
         self.events
             .0
             .lock()
@@ -468,6 +480,7 @@ where
             .push(Captured {
                 at: std::time::Instant::now(),
                 call_phase,
+                call_id,
                 event: captured,
             });
     }
@@ -512,6 +525,11 @@ pub struct PhaseReport {
     pub retries: u64,
     /// "giving up" events of those calls, by reason.
     pub gave_up: BTreeMap<String, u64>,
+    /// Of the give-ups for an open breaker, those that came after a retry was
+    /// announced: the breaker refused the retry when its backoff ended. The
+    /// others gave up without sleeping: their own failure (or another call's)
+    /// had opened the breaker, which would still be open after the backoff.
+    pub retries_refused: u64,
     /// For the calls the budget stopped: attempts their policy still allowed.
     pub budget_spared: u64,
     /// Requests that reached the server during the phase.
@@ -765,9 +783,21 @@ pub async fn run(
         report.server_throttled = server.throttled.load(Ordering::Relaxed);
     }
     let mut transitions = Vec::new();
+    // The attempt after which each call last announced a retry.
+    let mut announced: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
     for c in &captured {
+        // A give-up right after its retry was announced (same attempt count):
+        // the breaker refused that retry when the backoff ended.
+        let after_retry = match (&c.event, c.call_id) {
+            (LibEvent::Retry { attempt }, Some(id)) => {
+                announced.insert(id, *attempt);
+                false
+            }
+            (LibEvent::GiveUp { attempts, .. }, Some(id)) => announced.get(&id) == Some(attempts),
+            _ => false,
+        };
         match (&c.event, c.call_phase.and_then(|p| phases.get_mut(p))) {
-            (LibEvent::Retry, Some(report)) => report.retries += 1,
+            (LibEvent::Retry { .. }, Some(report)) => report.retries += 1,
             (
                 LibEvent::GiveUp {
                     call_site,
@@ -777,6 +807,9 @@ pub async fn run(
                 Some(report),
             ) => {
                 *report.gave_up.entry(reason.clone()).or_default() += 1;
+                if reason == REASON_BREAKER && after_retry {
+                    report.retries_refused += 1;
+                }
                 if reason == REASON_BUDGET {
                     let allowed = max_attempts.get(call_site.as_str()).copied().unwrap_or(0);
                     report.budget_spared += allowed.saturating_sub(*attempts);
@@ -935,12 +968,20 @@ impl Report {
                 p.budget_spared
             );
         }
-        let breaker = p.gave_up(REASON_BREAKER);
-        if breaker > 0 {
+        let refused = p.retries_refused;
+        if refused > 0 {
             let _ = write!(
                 s,
-                " The breaker refused {breaker} {} (those calls returned their last error).",
-                plural(breaker, "retry", "retries"),
+                " The breaker refused {refused} {} when the backoff ended (those calls returned their last error).",
+                plural(refused, "retry", "retries"),
+            );
+        }
+        let stopped = p.gave_up(REASON_BREAKER) - refused;
+        if stopped > 0 {
+            let _ = write!(
+                s,
+                " {stopped} {} gave up without a backoff sleep: after the failure the breaker was open and would still be when the sleep ended.",
+                plural(stopped, "call", "calls"),
             );
         }
         if opened.is_empty() {
@@ -1044,7 +1085,7 @@ impl Report {
             let _ = writeln!(s, "  [{:>5.2}s] {}", t.at.as_secs_f64(), describe(t));
         }
         let fast_failed: u64 = self.phases.iter().map(|p| p.fast_failed).sum();
-        let refused_retries: u64 = self.phases.iter().map(|p| p.gave_up(REASON_BREAKER)).sum();
+        let refused_retries: u64 = self.phases.iter().map(|p| p.retries_refused).sum();
         let _ = writeln!(
             s,
             "In all the breaker refused {} attempts ({} first attempts, returned as BreakerOpen, and {} retries) and the budget refused {} retries; the breaker ends {}.",
