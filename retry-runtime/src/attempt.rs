@@ -66,7 +66,7 @@ impl Controller {
             site,
             resolved,
             attempts: 0,
-            started: resolved.policy.max_elapsed.is_some().then(Instant::now),
+            started: resolved.policy.max_elapsed.is_some().then(crate::clock::now),
             previous_delay: Duration::ZERO,
             permit: None,
         }
@@ -261,8 +261,8 @@ impl Controller {
         // No sleep, and no attempt whose timeout is known, may end past the
         // deadline: with an `attempt_timeout`, the next attempt must fit whole.
         if let (Some(started), Some(limit)) = (self.started, policy.max_elapsed)
-            && started
-                .elapsed()
+            && crate::clock::now()
+                .saturating_duration_since(started)
                 .saturating_add(delay)
                 .saturating_add(policy.attempt_timeout.unwrap_or(Duration::ZERO))
                 > limit

@@ -215,7 +215,7 @@ impl Breaker {
             name: Arc::from(name),
             settings,
             word: AtomicU64::new(Word::new(0, BreakerState::Closed, 0).0),
-            origin: Instant::now(),
+            origin: crate::clock::now(),
             changed_at: AtomicU64::new(0),
             window: OutcomeWindow::new(settings.window),
             transition: Mutex::new(Trials::default()),
@@ -246,7 +246,7 @@ impl Breaker {
 
     /// Time since `origin`, now.
     fn elapsed(&self) -> Duration {
-        Instant::now().saturating_duration_since(self.origin)
+        crate::clock::now().saturating_duration_since(self.origin)
     }
 
     /// How long the breaker has been in its current state.
@@ -262,13 +262,15 @@ impl Breaker {
     #[inline]
     fn start_timing(&self, now: Option<Instant>) -> Option<Instant> {
         (self.settings.slow_call_duration != BreakerSettings::NO_SLOW_CALLS)
-            .then(|| now.unwrap_or_else(Instant::now))
+            .then(|| now.unwrap_or_else(crate::clock::now))
     }
 
     /// Whether an attempt that started at `started` was slow.
     #[inline]
     fn is_slow(&self, started: Option<Instant>) -> bool {
-        started.is_some_and(|started| started.elapsed() >= self.settings.slow_call_duration)
+        started.is_some_and(|started| {
+            crate::clock::now().saturating_duration_since(started) >= self.settings.slow_call_duration
+        })
     }
 
     /// Asks to make one attempt: a permit, or `None` when the breaker rejects it.
@@ -726,14 +728,14 @@ impl TimeWindow {
         let bucket_len =
             (duration / u32::try_from(count).unwrap_or(60)).max(Duration::from_millis(1));
         TimeWindow {
-            origin: Instant::now(),
+            origin: crate::clock::now(),
             bucket_len,
             buckets: (0..count).map(|_| Bucket::default()).collect(),
         }
     }
 
     fn now_number(&self) -> u64 {
-        let elapsed = Instant::now().saturating_duration_since(self.origin);
+        let elapsed = crate::clock::now().saturating_duration_since(self.origin);
         // Bucket numbers start at 1 so that 0 means "never used".
         u64::try_from(elapsed.as_nanos() / self.bucket_len.as_nanos().max(1)).unwrap_or(u64::MAX)
             + 1

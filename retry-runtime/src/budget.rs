@@ -79,7 +79,7 @@ impl Budget {
             current: AtomicU64::new(0),
             slots: Default::default(),
             advancing: Mutex::new(SlotClock {
-                origin: Instant::now(),
+                origin: crate::clock::now(),
                 base: 0,
             }),
             exhausted: AtomicU64::new(0),
@@ -126,7 +126,7 @@ impl Budget {
         // Fresh slot numbers, past any a slot or a deposit tag still holds.
         let base = self.current.load(Ordering::Relaxed) + RING as u64 + 1;
         *clock = SlotClock {
-            origin: Instant::now(),
+            origin: crate::clock::now(),
             base,
         };
         for slot in &self.slots {
@@ -149,7 +149,7 @@ impl Budget {
     /// guard (hold it while deciding) and that slot's number.
     fn advance_now(&self) -> (MutexGuard<'_, SlotClock>, u64) {
         let clock = self.lock();
-        let current = self.advance(&clock, Instant::now());
+        let current = self.advance(&clock, crate::clock::now());
         (clock, current)
     }
 

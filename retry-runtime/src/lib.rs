@@ -114,6 +114,7 @@ mod attempt;
 mod breaker;
 mod budget;
 mod classify;
+mod clock;
 pub mod config;
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub mod metrics;
@@ -128,6 +129,7 @@ pub mod __private;
 
 pub use breaker::{BreakerMetrics, BreakerState};
 pub use classify::{Class, Classify};
+pub use clock::ManualClock;
 pub use config::{BreakerSettings, BudgetSettings, Config, ConfigError, Window};
 pub use policy::{Backoff, Jitter, Nested, Policy};
 pub use registry::{
