@@ -600,13 +600,13 @@ fn a_value_of_the_wrong_type_is_refused() {
     only_problem(
         "policies = 3",
         &[
-            "policies: invalid type: integer `3`, expected a table",
+            "policies: invalid type: an integer, expected a table",
             "[policies.default]",
         ],
     );
     only_problem(
         "[policies]\nfast = 3",
-        &["policies.fast: invalid type: integer `3`, expected a table of policy settings"],
+        &["policies.fast: invalid type: an integer, expected a table of policy settings"],
     );
 }
 
@@ -642,8 +642,11 @@ fn type_errors_of_different_tables_are_all_reported() {
     );
 }
 
+/// A refused key is reported once; the rest of its table and its heirs are
+/// still read and checked, but checks that relate several keys skip a table
+/// whose values they would misjudge.
 #[test]
-fn a_table_that_failed_to_parse_is_not_reported_again_by_its_heirs() {
+fn a_refused_key_hides_nothing_else_and_does_not_cascade() {
     let err = error(
         r#"
         [policies.a]
@@ -662,9 +665,26 @@ fn a_table_that_failed_to_parse_is_not_reported_again_by_its_heirs() {
     );
     assert_eq!(
         paths(&err),
-        ["policies.a.max_dealy", "policies.default.jitter"],
+        [
+            "policies.a.max_dealy",
+            "policies.b.max_attempts",
+            "policies.default.jitter"
+        ],
         "{err}"
     );
+    // `window` refused: `window_duration` is not judged against the
+    // inherited count window, and the heir's window is not judged either.
+    let err = error(
+        r#"
+        [breakers.a]
+        window = "tme"
+        window_duration = "2m"
+        [breakers.b]
+        base = "a"
+        minimum_calls = 50
+        "#,
+    );
+    assert_eq!(paths(&err), ["breakers.a.window"], "{err}");
 }
 
 #[test]

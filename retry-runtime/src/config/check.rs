@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::error::Problem;
-use super::raw::{RawBreaker, RawBudget, RawPolicy, WindowKind};
+use super::raw::{RawBreaker, RawBudget, RawPolicy, Spans, WindowKind};
 use super::resolve::Table;
 use super::{BreakerSettings, BudgetSettings, Window};
 use crate::{Backoff, Policy};
@@ -25,6 +25,12 @@ pub(super) const MAX_TTL: Duration = Duration::from_secs(60);
 pub(super) const MAX_RETRY_RATIO: f64 = 1000.0;
 /// Largest `max_keys`: keyed breaker instances of one name.
 pub(super) const MAX_KEYS: u32 = 1_000_000;
+/// Largest `half_open_calls`: trial calls of a half-open breaker.
+pub(super) const MAX_HALF_OPEN_CALLS: u32 = 1000;
+/// Largest `minimum_calls` (a count window also bounds it by its size).
+pub(super) const MAX_MINIMUM_CALLS: u32 = 100_000;
+/// Largest `min_retries_per_sec`.
+pub(super) const MAX_MIN_RETRIES_PER_SEC: u32 = 100_000;
 
 /// Collects the problems of one resolved table.
 pub(super) struct Check<'p> {
@@ -32,13 +38,49 @@ pub(super) struct Check<'p> {
     pub(super) prefix: String,
     /// What the table inherits from, for messages.
     pub(super) parent: String,
+    /// Where the table's keys are, and which were refused.
+    pub(super) spans: &'p Spans,
+    /// Whether an ancestor had a refused key.
+    pub(super) tainted: bool,
     pub(super) problems: &'p mut Vec<Problem>,
 }
 
 impl Check<'_> {
     pub(super) fn push(&mut self, key: &str, message: impl Into<String>) {
         self.problems
-            .push(Problem::new(&format!("{}.{key}", self.prefix), message));
+            .push(Problem::new(&format!("{}.{key}", self.prefix), message).at(self.spans.of(key)));
+    }
+
+    /// A problem that relates several keys: skipped when one of `related`
+    /// was refused here, or an ancestor refused a key, since the value it
+    /// judges is then not the one the user meant (the refusal is reported).
+    pub(super) fn cross(&mut self, key: &str, related: &[&str], message: impl Into<String>) {
+        if self.tainted || related.iter().any(|k| self.spans.failed(k)) {
+            return;
+        }
+        self.push(key, message);
+    }
+
+    /// A count that must be from 1 to `max`.
+    pub(super) fn count(
+        &mut self,
+        key: &str,
+        value: Option<u32>,
+        max: u32,
+        unit: &str,
+        example: u32,
+    ) {
+        match value {
+            Some(0) => self.push(
+                key,
+                format!("must be at least 1; write it like {key} = {example}"),
+            ),
+            Some(n) if n > max => self.push(
+                key,
+                format!("must be from 1 to {max} {unit}, got {n}; write it like {key} = {example}"),
+            ),
+            _ => {}
+        }
     }
 
     /// `" (inherited from `default`)"` for a value this table does not set.
@@ -59,22 +101,13 @@ impl Check<'_> {
         }
     }
 
-    pub(super) fn at_least_one(&mut self, key: &str, value: Option<u32>, example: u32) {
-        if value == Some(0) {
-            self.push(
-                key,
-                format!("must be at least 1; write it like {key} = {example}"),
-            );
-        }
-    }
-
     pub(super) fn fraction(&mut self, key: &str, value: Option<f64>) {
         let Some(v) = value else { return };
         if v > 0.0 && v <= 1.0 {
             return;
         }
         let fix = if v > 1.0 && v <= 100.0 {
-            format!("for {v}% write {key} = {}", v / 100.0)
+            format!("for {v}% write {key} = {}", percent_as_fraction(v))
         } else {
             format!("write a fraction like {key} = 0.5 (half of the calls)")
         };
@@ -83,6 +116,23 @@ impl Check<'_> {
             format!("must be above 0.0 and at most 1.0, got {v}; {fix}"),
         );
     }
+}
+
+/// `v / 100` written with the digits of `v` (`1.0000001` -> `0.010000001`),
+/// without the float noise of a division.
+pub(super) fn percent_as_fraction(v: f64) -> String {
+    let text = format!("{v}");
+    let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
+    let int = format!("{int:0>3}");
+    let (whole, cents) = int.split_at(int.len() - 2);
+    let whole = whole.trim_start_matches('0');
+    let digits = format!("{cents}{frac}");
+    let digits = digits.trim_end_matches('0');
+    format!(
+        "{}.{}",
+        if whole.is_empty() { "0" } else { whole },
+        if digits.is_empty() { "0" } else { digits }
+    )
 }
 
 pub(super) fn human(d: Duration) -> String {
@@ -153,16 +203,18 @@ impl Table for RawPolicy {
             let kind = backoff_name(p.backoff);
             if delay_set {
                 let inherited = c.inherited(backoff_set);
-                c.push(
+                c.cross(
                     "initial_delay",
+                    &["initial_delay", "backoff"],
                     format!(
                         "must be longer than 0 with backoff = \"{kind}\"{inherited}, or every delay is 0; write it like initial_delay = \"100ms\", or use backoff = \"constant\" to retry at once"
                     ),
                 );
             } else {
                 let inherited = c.inherited(false);
-                c.push(
+                c.cross(
                     "backoff",
+                    &["initial_delay", "backoff"],
                     format!(
                         "\"{kind}\" needs an initial_delay longer than 0, but it is 0{inherited}; set initial_delay like \"100ms\", or use backoff = \"constant\""
                     ),
@@ -174,16 +226,18 @@ impl Table for RawPolicy {
             let (max, initial) = (human(p.max_delay), human(p.initial_delay));
             if max_set {
                 let inherited = c.inherited(delay_set);
-                c.push(
+                c.cross(
                     "max_delay",
+                    &["max_delay", "initial_delay"],
                     format!(
                         "{max} is shorter than initial_delay {initial}{inherited}; raise max_delay to at least {initial}, or lower initial_delay"
                     ),
                 );
             } else {
                 let inherited = c.inherited(false);
-                c.push(
+                c.cross(
                     "initial_delay",
+                    &["max_delay", "initial_delay"],
                     format!(
                         "{initial} is longer than max_delay {max}{inherited}; lower initial_delay to at most {max}, or raise max_delay"
                     ),
@@ -256,8 +310,9 @@ impl Table for RawBreaker {
         match b.window {
             Window::Count { size } => {
                 if self.window_duration.is_some() {
-                    c.push(
+                    c.cross(
                         "window_duration",
+                        &["window"],
                         format!(
                             "only goes with window = \"time\", but this breaker's window is \"count\"{kind_inherited}; add window = \"time\", or replace window_duration by window_size (a number of calls)"
                         ),
@@ -283,8 +338,9 @@ impl Table for RawBreaker {
                     } else {
                         "window"
                     };
-                    c.push(
+                    c.cross(
                         key,
+                        &["minimum_calls", "window_size", "window"],
                         format!(
                             "minimum_calls ({calls}) is more than the window holds (window_size = {size}), so the breaker could never open; lower minimum_calls to at most {size}, or raise window_size to at least {calls}"
                         ),
@@ -293,8 +349,9 @@ impl Table for RawBreaker {
             }
             Window::Time { duration } => {
                 if self.window_size.is_some() {
-                    c.push(
+                    c.cross(
                         "window_size",
+                        &["window"],
                         format!(
                             "only goes with window = \"count\", but this breaker's window is \"time\"{kind_inherited}; add window = \"count\", or replace window_size by window_duration (like \"60s\")"
                         ),
@@ -319,8 +376,20 @@ impl Table for RawBreaker {
             "2s",
         );
         c.positive("open_duration", self.open_duration.map(|d| d.0), "30s");
-        c.at_least_one("minimum_calls", self.minimum_calls, 10);
-        c.at_least_one("half_open_calls", self.half_open_calls, 3);
+        c.count(
+            "minimum_calls",
+            self.minimum_calls,
+            MAX_MINIMUM_CALLS,
+            "calls",
+            10,
+        );
+        c.count(
+            "half_open_calls",
+            self.half_open_calls,
+            MAX_HALF_OPEN_CALLS,
+            "trial calls",
+            3,
+        );
         c.positive(
             "max_half_open_wait",
             self.max_half_open_wait.and_then(|l| l.0),
@@ -354,6 +423,16 @@ impl Table for RawBudget {
     }
 
     fn check(&self, b: &BudgetSettings, c: &mut Check<'_>) {
+        if let Some(n) = self.min_retries_per_sec
+            && n > MAX_MIN_RETRIES_PER_SEC
+        {
+            c.push(
+                "min_retries_per_sec",
+                format!(
+                    "must be from 0 to {MAX_MIN_RETRIES_PER_SEC} retries per second, got {n}; write it like min_retries_per_sec = 10"
+                ),
+            );
+        }
         if self.ttl.is_some() && !(MIN_TTL..=MAX_TTL).contains(&b.ttl) {
             c.push(
                 "ttl",

@@ -1,11 +1,11 @@
 //! What went wrong and where: [`ConfigError`], [`Problem`], [`Location`].
 
-use std::collections::HashMap;
 use std::fmt;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use toml::de::{DeTable, DeValue};
+/// How many problems an error's `Display` renders in full; the rest are
+/// counted. [`ConfigError::problems`] keeps them all.
+pub(super) const RENDERED_PROBLEMS: usize = 50;
 
 // ---------------------------------------------------------------------------
 // Errors
@@ -122,9 +122,15 @@ pub(super) fn render(
         [one] => format!("invalid retry config{file}: {one}"),
         many => {
             let mut out = format!("invalid retry config{file}: {} problems:", many.len());
-            for problem in many {
+            for problem in many.iter().take(RENDERED_PROBLEMS) {
                 out.push_str("\n  ");
                 out.push_str(&problem.to_string());
+            }
+            if many.len() > RENDERED_PROBLEMS {
+                let more = many.len() - RENDERED_PROBLEMS;
+                out.push_str(&format!(
+                    "\n  ... and {more} more (ConfigError::problems() lists every one); fix these first and run again"
+                ));
             }
             out
         }
@@ -145,6 +151,8 @@ pub struct Problem {
     pub(super) path: String,
     pub(super) message: String,
     pub(super) location: Option<Location>,
+    /// Byte offset in the text, until [`locate`] turns it into `location`.
+    pub(super) offset: Option<usize>,
 }
 
 impl Problem {
@@ -153,15 +161,19 @@ impl Problem {
             path: path.to_owned(),
             message: message.into(),
             location: None,
+            offset: None,
         }
     }
 
-    pub(super) fn syntax(error: &toml::de::Error, src: &str) -> Problem {
-        Problem {
-            path: String::new(),
-            message: format!("invalid TOML: {}", error.message().trim_end()),
-            location: error.span().map(|s| location_of(src, s.start)),
-        }
+    /// The same problem, pointing at byte `offset` of the text.
+    pub(super) fn at(mut self, offset: Option<usize>) -> Problem {
+        self.offset = offset;
+        self
+    }
+
+    pub(super) fn syntax(error: &toml::de::Error) -> Problem {
+        Problem::new("", format!("invalid TOML: {}", error.message().trim_end()))
+            .at(error.span().map(|s| s.start))
     }
 
     /// The dotted key path of the offending value (`"breakers.s3.window_size"`),
@@ -229,72 +241,35 @@ pub struct Location {
     pub column: usize,
 }
 
-impl Location {
-    /// Sorts after every real location.
-    pub(super) const END: Location = Location {
-        line: usize::MAX,
-        column: usize::MAX,
-    };
-}
-
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "line {}, column {}", self.line, self.column)
     }
 }
 
-/// The line and column of byte `offset` in `src`.
-pub(super) fn location_of(src: &str, offset: usize) -> Location {
-    let before = src.get(..offset).unwrap_or(src);
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    Location {
-        line: before.matches('\n').count() + 1,
-        column: before[line_start..].chars().count() + 1,
-    }
-}
-
-/// Where each key of a TOML document is, by dotted path: a value's span, or a table's name.
-pub(super) struct Locator<'s> {
-    pub(super) src: &'s str,
-    pub(super) spans: HashMap<String, Range<usize>>,
-}
-
-impl<'s> Locator<'s> {
-    pub(super) fn new(src: &'s str, root: &DeTable<'_>) -> Locator<'s> {
-        fn walk(prefix: &str, table: &DeTable<'_>, spans: &mut HashMap<String, Range<usize>>) {
-            for (key, value) in table {
-                let path = if prefix.is_empty() {
-                    key.get_ref().to_string()
+/// Puts `problems` in the order of the text (those without a place last, in
+/// the order found) and gives each its line and column, in one pass over `src`:
+/// linear in the size of the text plus the number of problems.
+pub(super) fn locate(src: &str, problems: &mut [Problem]) {
+    problems.sort_by_key(|p| p.offset.unwrap_or(usize::MAX));
+    let mut line = 1;
+    let mut column = 1;
+    let mut pos = 0;
+    for problem in problems.iter_mut() {
+        let Some(offset) = problem.offset else { break };
+        let offset = offset.min(src.len());
+        if offset > pos {
+            for c in src.get(pos..offset).unwrap_or_default().chars() {
+                if c == '\n' {
+                    line += 1;
+                    column = 1;
                 } else {
-                    format!("{prefix}.{}", key.get_ref())
-                };
-                // A table is found by its name, a value by the value itself.
-                if let DeValue::Table(inner) = value.get_ref() {
-                    walk(&path, inner, spans);
-                    spans.insert(path, key.span());
-                } else {
-                    spans.insert(path, value.span());
+                    column += 1;
                 }
             }
+            pos = offset;
         }
-        let mut spans = HashMap::new();
-        walk("", root, &mut spans);
-        Locator { src, spans }
-    }
-
-    pub(super) fn at(&self, span: Option<Range<usize>>) -> Option<Location> {
-        span.map(|s| location_of(self.src, s.start))
-    }
-
-    /// The location of `path`'s key, or of its closest enclosing table.
-    pub(super) fn find(&self, path: &str) -> Option<Location> {
-        let mut path = path;
-        loop {
-            if let Some(span) = self.spans.get(path) {
-                return Some(location_of(self.src, span.start));
-            }
-            path = path.rsplit_once('.')?.0;
-        }
+        problem.location = Some(Location { line, column });
     }
 }
 
@@ -305,9 +280,22 @@ mod tests {
     #[test]
     fn locations_count_lines_and_characters_from_one() {
         let src = "a = 1\nbé = 2\n";
-        assert_eq!(location_of(src, 0), Location { line: 1, column: 1 });
         let offset = src.rfind('=').unwrap_or_default();
         assert_eq!(offset, 10);
-        assert_eq!(location_of(src, offset), Location { line: 2, column: 4 });
+        let mut problems = [
+            Problem::new("b", "").at(Some(offset)),
+            Problem::new("none", ""),
+            Problem::new("a", "").at(Some(0)),
+        ];
+        locate(src, &mut problems);
+        let at: Vec<_> = problems.iter().map(|p| (p.path(), p.location())).collect();
+        assert_eq!(
+            at,
+            [
+                ("a", Some(Location { line: 1, column: 1 })),
+                ("b", Some(Location { line: 2, column: 4 })),
+                ("none", None),
+            ]
+        );
     }
 }

@@ -118,10 +118,9 @@ use toml::de::DeTable;
 
 use crate::Policy;
 
-use error::Locator;
-use raw::{Failed, RawConfig, path_string};
+use error::locate;
+use raw::{Entry, Failed, Leaf, RawConfig, entries_of, join};
 use resolve::{BREAKERS, BUDGETS, POLICIES, resolve_section};
-use suggest::explain;
 
 pub use error::{ConfigError, Location, Problem};
 
@@ -342,21 +341,116 @@ impl Config {
     /// A [`ConfigError`] listing every problem: TOML syntax, unknown keys,
     /// values of the wrong type or out of range, unknown or cyclic bases.
     pub fn from_toml_str(toml: &str) -> Result<Config, ConfigError> {
-        let root = DeTable::parse(toml)
-            .map_err(|e| ConfigError::invalid(vec![Problem::syntax(&e, toml)]))?;
-        let locator = Locator::new(toml, root.get_ref());
+        Config::from_toml_str_at(toml, "")
+    }
+
+    /// Reads the configuration embedded in an application's TOML text under
+    /// `prefix` (a dotted path of bare keys, like `"retry"` or
+    /// `"services.retry"`; `""` for the whole text): the recommended way to
+    /// embed, since errors then carry the full key path and their line.
+    /// Without a table at `prefix`, the presets serve.
+    ///
+    /// ```
+    /// use retry_runtime::Config;
+    ///
+    /// let text = r#"
+    /// listen = "0.0.0.0:8080"
+    ///
+    /// [retry.policies.api]
+    /// max_attempts = 0
+    /// max_dealy = "1s"
+    /// "#;
+    /// let err = Config::from_toml_str_at(text, "retry").unwrap_err();
+    /// let problems: Vec<String> = err.problems().iter().map(|p| p.to_string()).collect();
+    /// assert_eq!(problems, [
+    ///     "retry.policies.api.max_attempts: must be at least 1 (it counts the first attempt); \
+    ///      write max_attempts = 1 to never retry (line 5, column 16)",
+    ///     "retry.policies.api.max_dealy: unknown key; did you mean `max_delay`? valid keys here: \
+    ///      base, max_attempts, backoff, initial_delay, multiplier, max_delay, jitter, max_elapsed, \
+    ///      attempt_timeout, max_retry_after, nested (line 6, column 1)",
+    /// ]);
+    /// assert_eq!(Config::from_toml_str_at("listen = ''", "retry")?, Config::builtin());
+    /// # Ok::<(), retry_runtime::ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Config::from_toml_str`]; also when `prefix` names a value that
+    /// is not a table.
+    pub fn from_toml_str_at(toml: &str, prefix: &str) -> Result<Config, ConfigError> {
+        let root = DeTable::parse(toml).map_err(|e| {
+            let mut problems = vec![Problem::syntax(&e)];
+            locate(toml, &mut problems);
+            ConfigError::invalid(problems)
+        })?;
+        let mut entries = entries_of(root.into_inner());
+        let mut path = String::new();
+        for segment in prefix.split('.').filter(|s| !s.is_empty()) {
+            path = join(&path, segment);
+            let Some(entry) = entries.into_iter().find(|e| e.key == segment) else {
+                return Ok(Config::builtin());
+            };
+            let at = entry.value.at();
+            entries = entry.value.into_table().map_err(|other| {
+                let mut problems = vec![
+                    Problem::new(
+                        &path,
+                        format!(
+                            "expected a table of retry settings, got {}; write it as tables like [{path}.policies.default]",
+                            other.kind()
+                        ),
+                    )
+                    .at(at),
+                ];
+                locate(toml, &mut problems);
+                ConfigError::invalid(problems)
+            })?;
+        }
+        Config::from_entries(entries, prefix, Some(toml))
+    }
+
+    /// Reads a configuration from a TOML table the application already
+    /// parsed, with key paths under `prefix` (where the table sits in the
+    /// application's config). Errors carry no line: prefer
+    /// [`Config::from_toml_str_at`] when the text is at hand.
+    ///
+    /// ```
+    /// use retry_runtime::Config;
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct App {
+    ///     retry: toml::Table, // kept raw, handed over below
+    /// }
+    ///
+    /// let app: App = toml::from_str("[retry.breakers.s3]\nhalf_open_calls = 0\nwindow = \"tme\"").unwrap();
+    /// let err = Config::from_toml_table(app.retry, "retry").unwrap_err();
+    /// let paths: Vec<&str> = err.problems().iter().map(|p| p.path()).collect();
+    /// assert_eq!(paths, ["retry.breakers.s3.window", "retry.breakers.s3.half_open_calls"]);
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] listing every problem, as [`Config::from_toml_str`].
+    pub fn from_toml_table(table: toml::Table, prefix: &str) -> Result<Config, ConfigError> {
+        let entries = Leaf::Value(toml::Value::Table(table))
+            .into_table()
+            .unwrap_or_default();
+        Config::from_entries(entries, prefix, None)
+    }
+
+    /// Reads, resolves and checks the entries of a config table.
+    fn from_entries(
+        entries: Vec<Entry<'_>>,
+        prefix: &str,
+        src: Option<&str>,
+    ) -> Result<Config, ConfigError> {
         let mut problems = Vec::new();
-        let (raw, failed) = RawConfig::from_document(root.into_inner(), &locator, &mut problems);
-        let config = Config::resolve(&raw, &failed, &mut problems);
+        let (raw, failed) = RawConfig::read(entries, prefix, &mut problems);
+        let config = Config::resolve(&raw, &failed, prefix, &mut problems);
         if problems.is_empty() {
             return Ok(config);
         }
-        for problem in &mut problems {
-            if problem.location.is_none() {
-                problem.location = locator.find(&problem.path);
-            }
-        }
-        problems.sort_by_key(|p| p.location.unwrap_or(Location::END));
+        locate(src.unwrap_or_default(), &mut problems);
         Err(ConfigError::invalid(problems))
     }
 
@@ -458,31 +552,39 @@ impl Config {
     }
 
     /// The presets, overridden and extended by `raw`; problems are appended.
-    fn resolve(raw: &RawConfig, failed: &Failed, problems: &mut Vec<Problem>) -> Config {
-        let builtin = Config::builtin();
-        Config {
-            policies: resolve_section(
-                &POLICIES,
-                &raw.policies,
-                &failed.policies,
-                builtin.policies,
-                problems,
-            ),
-            breakers: resolve_section(
-                &BREAKERS,
-                &raw.breakers,
-                &failed.breakers,
-                builtin.breakers,
-                problems,
-            ),
-            budgets: resolve_section(
-                &BUDGETS,
-                &raw.budgets,
-                &failed.budgets,
-                builtin.budgets,
-                problems,
-            ),
-        }
+    fn resolve(
+        raw: &RawConfig,
+        failed: &Failed,
+        prefix: &str,
+        problems: &mut Vec<Problem>,
+    ) -> Config {
+        let presets = Config::builtin();
+        let mut config = Config::builtin();
+        config.policies.extend(resolve_section(
+            &POLICIES,
+            prefix,
+            &raw.policies,
+            &failed.policies,
+            &presets.policies,
+            problems,
+        ));
+        config.breakers.extend(resolve_section(
+            &BREAKERS,
+            prefix,
+            &raw.breakers,
+            &failed.breakers,
+            &presets.breakers,
+            problems,
+        ));
+        config.budgets.extend(resolve_section(
+            &BUDGETS,
+            prefix,
+            &raw.budgets,
+            &failed.budgets,
+            &presets.budgets,
+            problems,
+        ));
+        config
     }
 }
 
@@ -493,9 +595,13 @@ impl Default for Config {
 }
 
 /// Reads a `Config` from any serde format, with the same keys, inheritance
-/// and checks as [`Config::from_toml_str`]; a failure becomes the format's
-/// error, its message the [`ConfigError`]'s (key paths are relative to the
-/// `Config` value; line and column are the format's own, if it adds them).
+/// and checks as [`Config::from_toml_str`]. Every problem is reported, in
+/// one error of the format whose message is the [`ConfigError`]'s; but serde
+/// tells a value neither where it sits in the document nor its text, so key
+/// paths are relative to the `Config` value and carry no line (the format may
+/// point at the whole table). For errors with the full path and the line of
+/// each key, keep the section raw and use [`Config::from_toml_str_at`] or
+/// [`Config::from_toml_table`].
 ///
 /// ```
 /// use serde::Deserialize;
@@ -513,29 +619,24 @@ impl Default for Config {
 /// "#)?;
 /// assert_eq!(app.retry.policy("default").unwrap().max_attempts, 2);
 ///
-/// let err = toml::from_str::<App>("listen = ''\n[retry.policies.default]\nmax_attempts = 0")
+/// let err = toml::from_str::<App>("listen = ''\n[retry.policies.default]\nmax_attempts = 0\njitter = 1")
 ///     .err()
 ///     .unwrap();
+/// assert!(err.message().contains("2 problems"));
 /// assert!(err.message().contains("policies.default.max_attempts: must be at least 1"));
+/// assert!(err.message().contains("policies.default.jitter: invalid type"));
 /// # Ok::<(), toml::de::Error>(())
 /// ```
 impl<'de> Deserialize<'de> for Config {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw: RawConfig = serde_path_to_error::deserialize(deserializer).map_err(|e| {
-            let path = path_string("", e.path());
-            // The first line: some formats add context lines of their own.
-            let message = e.inner().to_string();
-            let message = message.lines().next().unwrap_or_default();
-            let problem = Problem::new(&path, explain(&path, message));
-            de::Error::custom(ConfigError::invalid(vec![problem]))
+        let value = toml::Value::deserialize(deserializer)?;
+        let entries = Leaf::Value(value).into_table().map_err(|other| {
+            de::Error::custom(format!(
+                "expected a table of retry settings, got {}; write it as tables like [policies.default]",
+                other.kind()
+            ))
         })?;
-        let mut problems = Vec::new();
-        let config = Config::resolve(&raw, &Failed::default(), &mut problems);
-        if problems.is_empty() {
-            Ok(config)
-        } else {
-            Err(de::Error::custom(ConfigError::invalid(problems)))
-        }
+        Config::from_entries(entries, "", None).map_err(de::Error::custom)
     }
 }
 

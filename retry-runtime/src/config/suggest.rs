@@ -102,44 +102,37 @@ pub(super) fn backticked(message: &str) -> Vec<&str> {
     message.split('`').skip(1).step_by(2).collect()
 }
 
-/// The candidate closest to `bad`, if close enough to be a likely typo.
+/// Names longer than this get no "did you mean": no real key or name is
+/// that long, and comparing long strings costs time and memory.
+pub(super) const MAX_SUGGESTED_LEN: usize = 64;
+
+/// The candidate closest to `bad`, if close enough to be a likely typo:
+/// at most a third of its characters differ (a swap of neighbours counts as
+/// one edit). Names longer than [`MAX_SUGGESTED_LEN`] are neither suggested
+/// nor given suggestions.
 pub(super) fn closest<'c>(
     bad: &str,
     candidates: impl IntoIterator<Item = &'c str>,
 ) -> Option<&'c str> {
+    if bad.len() > MAX_SUGGESTED_LEN {
+        return None;
+    }
     let bad = bad.to_lowercase();
+    let bad_chars = bad.chars().count();
     candidates
         .into_iter()
-        .map(|c| (edit_distance(&bad, &c.to_lowercase()), c))
-        .filter(|(d, c)| *d <= (c.chars().count() / 3).max(1))
+        .filter(|c| c.len() <= MAX_SUGGESTED_LEN)
+        .filter_map(|c| {
+            let limit = (c.chars().count() / 3).max(1);
+            // The distance is at least the difference of the lengths.
+            if bad_chars.abs_diff(c.chars().count()) > limit {
+                return None;
+            }
+            let d = strsim::osa_distance(&bad, &c.to_lowercase());
+            (d <= limit).then_some((d, c))
+        })
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
-}
-
-/// Optimal string alignment distance: edits, with a swap of neighbours as one.
-pub(super) fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(d[i - 2][j - 2] + 1);
-            }
-            d[i][j] = best;
-        }
-    }
-    d[a.len()][b.len()]
 }
 
 #[cfg(test)]
@@ -147,12 +140,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn edit_distance_counts_a_swap_as_one_edit() {
-        assert_eq!(edit_distance("max_dealy", "max_delay"), 1);
-        assert_eq!(edit_distance("exponentail", "exponential"), 1);
-        assert_eq!(edit_distance("netwrk", "network"), 1);
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    fn closest_does_not_compare_absurd_names() {
+        let long = "x".repeat(100 * 1024);
+        assert_eq!(closest(&long, ["default", long.as_str()]), None);
+        assert_eq!(
+            closest("defualt", ["default", long.as_str()]),
+            Some("default")
+        );
     }
 
     #[test]
