@@ -177,7 +177,12 @@ impl<'a, T: Table> Resolver<'a, '_, T> {
             );
             return None;
         }
-        let (parent, tainted) = parent?;
+        // Without a parent (unknown base, cycle), the table is still checked
+        // over the built-in `default`, for what its own keys say alone.
+        let (parent, tainted, resolved) = match parent {
+            Some((parent, tainted)) => (parent, tainted, true),
+            None => (*self.presets.get("default")?, true, false),
+        };
         let merged = table.merge(&parent);
         table.check(
             &merged,
@@ -189,7 +194,7 @@ impl<'a, T: Table> Resolver<'a, '_, T> {
                 problems: self.problems,
             },
         );
-        Some((merged, tainted || !table.spans().failed.is_empty()))
+        resolved.then_some((merged, tainted || !table.spans().failed.is_empty()))
     }
 
     fn parent_of(&self, name: &'a str, table: &'a T) -> Parent<'a, T::Settings> {
@@ -243,7 +248,12 @@ impl<'a, T: Table> Resolver<'a, '_, T> {
         }
         let near = if self.suggestions_left >= defined.len() {
             self.suggestions_left -= defined.len();
-            closest(base, defined.iter().copied())
+            // A table's own name is a base only when a preset has it.
+            let own_ok = presets.contains_key(name);
+            closest(
+                base,
+                defined.iter().copied().filter(|n| own_ok || *n != name),
+            )
         } else {
             None
         };
