@@ -26,6 +26,7 @@ mod breaker;
 mod budget;
 mod classify;
 pub mod config;
+mod defaults;
 pub mod metrics;
 mod policy;
 mod registry;
@@ -38,7 +39,10 @@ pub mod __private;
 
 pub use breaker::{BreakerMetrics, BreakerState};
 pub use classify::{Class, Classify};
-pub use config::{BreakerSettings, BudgetSettings, Config, ConfigError, Window};
+pub use config::{BreakerSettings, BudgetSettings, Config, ConfigBuilder, ConfigError, Window};
+pub use defaults::{
+    ConfigErrorText, Defaults, DefaultsError, DefaultsProblem, check_defaults, registered_defaults,
+};
 pub use policy::{Backoff, Jitter, Nested, Policy};
 pub use registry::{
     BreakerHandle, BreakerSnapshot, BudgetHandle, BudgetSnapshot, CallSite, CallSiteSnapshot,

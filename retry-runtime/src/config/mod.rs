@@ -122,9 +122,14 @@ use error::locate;
 use raw::{Entry, Failed, Leaf, RawConfig, entries_of, join};
 use resolve::{BREAKERS, BUDGETS, POLICIES, resolve_section};
 
+pub use build::ConfigBuilder;
 pub use error::{ConfigError, Location, Problem};
 
+mod build;
 mod check;
+
+/// The names a text defines, each with its section key (`"policies"`).
+pub(crate) type Written = Vec<(&'static str, String)>;
 mod error;
 mod raw;
 mod resolve;
@@ -406,7 +411,8 @@ impl Config {
                 ConfigError::invalid(problems)
             })?;
         }
-        Config::from_entries(entries, prefix, Some(toml))
+        Config::from_entries(entries, prefix, Some(toml), crate::defaults::presets())
+            .map(|(config, _)| config)
     }
 
     /// Reads a configuration from a TOML table the application already
@@ -435,20 +441,43 @@ impl Config {
         let entries = Leaf::Value(toml::Value::Table(table))
             .into_table()
             .unwrap_or_default();
-        Config::from_entries(entries, prefix, None)
+        Config::from_entries(entries, prefix, None, crate::defaults::presets())
+            .map(|(config, _)| config)
+    }
+
+    /// Reads a library's `defaults!` block: against the built-in presets
+    /// only; also returns the names it writes, by section key.
+    pub(crate) fn from_library_toml(toml: &str) -> Result<(Config, Written), ConfigError> {
+        let root = DeTable::parse(toml).map_err(|e| {
+            let mut problems = vec![Problem::syntax(&e)];
+            locate(toml, &mut problems);
+            ConfigError::invalid(problems)
+        })?;
+        Config::from_entries(
+            entries_of(root.into_inner()),
+            "",
+            Some(toml),
+            &Config::builtin(),
+        )
     }
 
     /// Reads, resolves and checks the entries of a config table.
+    /// Also returns the names the entries define, by section key.
     fn from_entries(
         entries: Vec<Entry<'_>>,
         prefix: &str,
         src: Option<&str>,
-    ) -> Result<Config, ConfigError> {
+        presets: &Config,
+    ) -> Result<(Config, Written), ConfigError> {
         let mut problems = Vec::new();
         let (raw, failed) = RawConfig::read(entries, prefix, &mut problems);
-        let config = Config::resolve(&raw, &failed, prefix, &mut problems);
+        let config = Config::resolve(&raw, &failed, prefix, presets, &mut problems);
         if problems.is_empty() {
-            return Ok(config);
+            let names = (raw.policies.into_keys().map(|n| (POLICIES.key, n)))
+                .chain(raw.breakers.into_keys().map(|n| (BREAKERS.key, n)))
+                .chain(raw.budgets.into_keys().map(|n| (BUDGETS.key, n)))
+                .collect();
+            return Ok((config, names));
         }
         locate(src.unwrap_or_default(), &mut problems);
         Err(ConfigError::invalid(problems))
@@ -551,14 +580,16 @@ impl Config {
         self.budgets.iter().map(|(k, v)| (k.as_str(), v))
     }
 
-    /// The presets, overridden and extended by `raw`; problems are appended.
+    /// The built-in presets, overridden and extended by `raw`; `presets`
+    /// (built-in presets and library defaults) serve as bases; problems are
+    /// appended.
     fn resolve(
         raw: &RawConfig,
         failed: &Failed,
         prefix: &str,
+        presets: &Config,
         problems: &mut Vec<Problem>,
     ) -> Config {
-        let presets = Config::builtin();
         let mut config = Config::builtin();
         config.policies.extend(resolve_section(
             &POLICIES,
@@ -636,7 +667,9 @@ impl<'de> Deserialize<'de> for Config {
                 other.kind()
             ))
         })?;
-        Config::from_entries(entries, "", None).map_err(de::Error::custom)
+        Config::from_entries(entries, "", None, crate::defaults::presets())
+            .map(|(config, _)| config)
+            .map_err(de::Error::custom)
     }
 }
 
