@@ -89,24 +89,52 @@
 //! | `failure_rate_threshold`, `slow_call_rate_threshold` | above 0.0, at most 1.0 (a threshold of 0 would open on any traffic) |
 //! | `slow_call_duration` | above 0, or `"none"` (no call is slow; the breaker then reads no clock) |
 //! | `open_duration` | above 0 |
-//! | `minimum_calls` | at least 1, and at most `window_size` for a count window (else the breaker could never open) |
-//! | `half_open_calls` | at least 1 |
+//! | `minimum_calls` | 1 ..= 100 000, and at most `window_size` for a count window (else the breaker could never open) |
+//! | `half_open_calls` | 1 ..= 1000 |
 //! | `max_half_open_wait` | above 0, or `"none"` (wait for the trials for ever) |
 //! | `retry_after_is_failure` | `true` or `false` |
 //! | `max_keys` | 1 ..= 1 000 000 |
 //! | `max_retry_after` | above 0, or `"none"` (any hint is waited, within `max_elapsed`) |
 //! | `nested` | `single` (one attempt inside another call's attempt) or `retry` |
 //! | `ttl` | 1 s ..= 60 s |
-//! | `min_retries_per_sec` | 0 ..= 4 294 967 295 |
+//! | `min_retries_per_sec` | 0 ..= 100 000 |
 //! | `retry_ratio` | finite, 0.0 ..= 1000.0 |
 //!
 //! # Errors
 //!
-//! [`ConfigError`] lists every problem found, each as
-//! `path: what is wrong; how to fix it`, with its line and column when read
-//! from TOML text. Type errors (a string where a number belongs, a misspelled
-//! key or variant) are reported once per table; value and inheritance errors
-//! are all reported together.
+//! [`ConfigError`] lists every problem of the file in one pass, in the order
+//! of the file, each as `path: what is wrong; how to fix it`, with its line
+//! and column when read from TOML text: unknown keys, values of the wrong
+//! type, misspelled variants, bad durations, out-of-range values, unknown or
+//! cyclic bases. Each key is read on its own, so one bad key hides nothing
+//! else; checks that relate several keys (like `max_delay` against
+//! `initial_delay`) are skipped for a table whose related key, or an
+//! ancestor's key, was refused, so one mistake is reported once. Its
+//! `Display` renders the first 50 problems in full and counts the rest;
+//! [`ConfigError::problems`] has them all.
+//!
+//! Hostile files are handled in time linear in their size: `base` chains of
+//! any length resolve without recursion, names longer than 64 bytes get no
+//! "did you mean", the list of defined names in an unknown-base message is
+//! capped at 20, and lines and columns come from one pass over the text.
+//!
+//! # Embedding in an application's config
+//!
+//! `Config` is [`serde::Deserialize`], so `retry: retry_runtime::Config` in an
+//! application's struct works and reports every problem; but serde does not
+//! tell a value where it sits, so those paths lack the `retry.` prefix and a
+//! line. The recommended pattern keeps the section raw (`retry: toml::Table`,
+//! or skip it) and hands the text to [`Config::from_toml_str_at`]`(text,
+//! "retry")` (full paths and lines), or the parsed table to
+//! [`Config::from_toml_table`]`(table, "retry")` (full paths).
+//!
+//! # In code, and from libraries
+//!
+//! [`Config::builder`] builds a configuration in code and
+//! [`Config::into_builder`] amends one; values are checked like a file's.
+//! Libraries ship tables for their own names with
+//! [`defaults!`](crate::defaults!): a config's `base` may name them, and
+//! [`install`](crate::install) fills in those a config lacks.
 
 use std::collections::BTreeMap;
 use std::path::Path;
