@@ -18,7 +18,7 @@ fn an_invalid_block_or_a_builtin_name_is_refused_naming_crate_file_and_line() {
     let text = err.to_string();
     assert_eq!(err.problems().len(), 2, "{text}");
     assert!(
-        text.contains("defaults! of crate `retry-suite` (tests/defaults_invalid.rs:7) is invalid"),
+        text.contains("defaults! of crate `retry-suite` (tests/defaults_invalid.rs:7) is invalid (lines count from the string's start); fix the block, or report it to the crate's authors:\n      breakers.mine.half_open_calls"),
         "{text}"
     );
     assert!(

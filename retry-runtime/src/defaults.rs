@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::OnceLock;
 
+use crate::config::Problem;
 use crate::{Config, ConfigError};
 
 #[linkme::distributed_slice]
@@ -227,8 +228,9 @@ pub enum DefaultsProblem {
     Invalid {
         /// The block.
         block: &'static Defaults,
-        /// What is wrong with it, with lines counted from its first line.
-        error: Box<ConfigErrorText>,
+        /// What is wrong with it; lines and columns count from the start of
+        /// the block's string.
+        problems: Vec<Problem>,
     },
     /// A block defines a built-in name.
     Builtin {
@@ -246,23 +248,19 @@ pub enum DefaultsProblem {
     },
 }
 
-/// The text of a [`ConfigError`] (which is not `Clone`).
-#[derive(Debug, Clone)]
-pub struct ConfigErrorText(String);
-
-impl fmt::Display for ConfigErrorText {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 impl fmt::Display for DefaultsProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DefaultsProblem::Invalid { block, error } => write!(
-                f,
-                "{block} is invalid (lines count from the string's start): {error}; fix the block, or report it to the crate's authors"
-            ),
+            DefaultsProblem::Invalid { block, problems } => {
+                write!(
+                    f,
+                    "{block} is invalid (lines count from the string's start); fix the block, or report it to the crate's authors:"
+                )?;
+                for problem in problems {
+                    write!(f, "\n      {problem}")?;
+                }
+                Ok(())
+            }
             DefaultsProblem::Builtin { block, path } => write!(
                 f,
                 "{block} defines `{path}`, a built-in name that belongs to the application; name the table after the library, like `{}.{}-default`",
@@ -387,7 +385,7 @@ fn library() -> &'static Library {
 fn invalid_block(block: &'static Defaults, error: &ConfigError) -> DefaultsProblem {
     DefaultsProblem::Invalid {
         block,
-        error: Box::new(ConfigErrorText(error.to_string())),
+        problems: error.problems().to_vec(),
     }
 }
 

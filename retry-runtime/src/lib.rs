@@ -40,9 +40,7 @@ pub mod __private;
 pub use breaker::{BreakerMetrics, BreakerState};
 pub use classify::{Class, Classify};
 pub use config::{BreakerSettings, BudgetSettings, Config, ConfigBuilder, ConfigError, Window};
-pub use defaults::{
-    ConfigErrorText, Defaults, DefaultsError, DefaultsProblem, check_defaults, registered_defaults,
-};
+pub use defaults::{Defaults, DefaultsError, DefaultsProblem, check_defaults, registered_defaults};
 pub use policy::{Backoff, Jitter, Nested, Policy};
 pub use registry::{
     BreakerHandle, BreakerSnapshot, BudgetHandle, BudgetSnapshot, CallSite, CallSiteSnapshot,
