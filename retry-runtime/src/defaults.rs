@@ -71,6 +71,12 @@ macro_rules! defaults {
 }
 
 /// One [`defaults!`](crate::defaults!) block: its TOML and where it is written.
+///
+/// ```
+/// for block in retry_runtime::registered_defaults() {
+///     println!("{} ({}:{})", block.crate_name(), block.file(), block.line());
+/// }
+/// ```
 pub struct Defaults {
     toml: &'static str,
     krate: &'static str,
@@ -196,7 +202,19 @@ pub fn check_defaults() -> Result<(), DefaultsError> {
     }
 }
 
-/// Why the libraries' [`defaults!`](crate::defaults!) blocks cannot be used.
+/// Why the libraries' [`defaults!`](crate::defaults!) blocks cannot be used:
+/// every problem, each naming its block's crate, file and line.
+///
+/// ```
+/// match retry_runtime::check_defaults() {
+///     Ok(()) => {}
+///     Err(e) => {
+///         for problem in e.problems() {
+///             eprintln!("{problem}");
+///         }
+///     }
+/// }
+/// ```
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{}", render(.problems))]
 pub struct DefaultsError {
@@ -220,7 +238,20 @@ fn render(problems: &[DefaultsProblem]) -> String {
     out
 }
 
-/// One problem with the libraries' defaults.
+/// One problem with the libraries' defaults; its `Display` names the
+/// block(s) and the fix.
+///
+/// ```
+/// use retry_runtime::DefaultsProblem;
+///
+/// if let Err(e) = retry_runtime::check_defaults() {
+///     for problem in e.problems() {
+///         if let DefaultsProblem::Conflict { path, blocks } = problem {
+///             eprintln!("{path} is defined by {} libraries", blocks.len());
+///         }
+///     }
+/// }
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum DefaultsProblem {

@@ -175,6 +175,18 @@ impl ConfigBuilder {
 
     /// The configuration, if every value given is allowed.
     ///
+    /// ```
+    /// use retry_runtime::{BudgetSettings, Config};
+    ///
+    /// let err = Config::builder()
+    ///     .budget("a", BudgetSettings { retry_ratio: -1.0, ..BudgetSettings::DEFAULT })
+    ///     .budget("b", BudgetSettings { min_retries_per_sec: 1_000_000, ..BudgetSettings::DEFAULT })
+    ///     .build()
+    ///     .unwrap_err();
+    /// let paths: Vec<&str> = err.problems().iter().map(|p| p.path()).collect();
+    /// assert_eq!(paths, ["budgets.a.retry_ratio", "budgets.b.min_retries_per_sec"]);
+    /// ```
+    ///
     /// # Errors
     ///
     /// A [`ConfigError`] listing every refused value, in the order given,

@@ -319,7 +319,9 @@ pub struct Config {
 
 impl Config {
     /// The built-in presets only: policies `default`, `network` and `none`,
-    /// breaker `default`, budget `default`.
+    /// breaker `default`, budget `default` (no library
+    /// [`defaults!`](crate::defaults!): [`install`](crate::install) fills
+    /// those in).
     ///
     /// ```
     /// use retry_runtime::{Config, Policy};
