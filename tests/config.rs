@@ -600,13 +600,13 @@ fn a_value_of_the_wrong_type_is_refused() {
     only_problem(
         "policies = 3",
         &[
-            "policies: invalid type: integer `3`, expected a table",
+            "policies: invalid type: an integer, expected a table",
             "[policies.default]",
         ],
     );
     only_problem(
         "[policies]\nfast = 3",
-        &["policies.fast: invalid type: integer `3`, expected a table of policy settings"],
+        &["policies.fast: invalid type: an integer, expected a table of policy settings"],
     );
 }
 
@@ -642,8 +642,11 @@ fn type_errors_of_different_tables_are_all_reported() {
     );
 }
 
+/// A refused key is reported once; the rest of its table and its heirs are
+/// still read and checked, but checks that relate several keys skip a table
+/// whose values they would misjudge.
 #[test]
-fn a_table_that_failed_to_parse_is_not_reported_again_by_its_heirs() {
+fn a_refused_key_hides_nothing_else_and_does_not_cascade() {
     let err = error(
         r#"
         [policies.a]
@@ -662,9 +665,26 @@ fn a_table_that_failed_to_parse_is_not_reported_again_by_its_heirs() {
     );
     assert_eq!(
         paths(&err),
-        ["policies.a.max_dealy", "policies.default.jitter"],
+        [
+            "policies.a.max_dealy",
+            "policies.b.max_attempts",
+            "policies.default.jitter"
+        ],
         "{err}"
     );
+    // `window` refused: `window_duration` is not judged against the
+    // inherited count window, and the heir's window is not judged either.
+    let err = error(
+        r#"
+        [breakers.a]
+        window = "tme"
+        window_duration = "2m"
+        [breakers.b]
+        base = "a"
+        minimum_calls = 50
+        "#,
+    );
+    assert_eq!(paths(&err), ["breakers.a.window"], "{err}");
 }
 
 #[test]
@@ -1334,4 +1354,197 @@ fn the_part_two_keys_refuse_bad_values() {
         assert_eq!(err.path(), Some(path), "{toml}: {err}");
         assert!(err.to_string().contains(needle), "{toml}: {err}");
     }
+}
+
+// ---------------------------------------------------------------------------
+// Issue 9: every problem in one pass, the embedded route, limits
+// ---------------------------------------------------------------------------
+
+/// Issue 9, item 4: seven mistakes of different kinds, one error, file order.
+#[test]
+fn seven_mistakes_of_different_kinds_are_reported_in_one_error_in_file_order() {
+    let err = error(
+        r#"
+[policies.api]
+max_atempts = 5
+backoff = "exponental"
+initial_delay = "10 parsecs"
+multiplier = "two"
+
+[breakers.s3]
+base = "s4"
+half_open_calls = 0
+
+[budgets.default]
+retry_ratio = -1.0
+"#,
+    );
+    assert_eq!(
+        paths(&err),
+        [
+            "policies.api.max_atempts",    // unknown key
+            "policies.api.backoff",        // unknown variant
+            "policies.api.initial_delay",  // bad duration
+            "policies.api.multiplier",     // wrong type
+            "breakers.s3.base",            // undefined base
+            "breakers.s3.half_open_calls", // out of range
+            "budgets.default.retry_ratio", // out of range
+        ],
+        "{err}"
+    );
+    let lines: Vec<usize> = err
+        .problems()
+        .iter()
+        .map(|p| p.location().map_or(0, |l| l.line))
+        .collect();
+    assert_eq!(lines, [3, 4, 5, 6, 9, 10, 13]);
+    let text = err.to_string();
+    assert!(
+        text.starts_with("invalid retry config: 7 problems:\n"),
+        "{text}"
+    );
+    assert!(text.contains("did you mean `max_attempts`?"), "{text}");
+    assert!(text.contains("did you mean \"exponential\"?"), "{text}");
+    assert!(
+        text.contains("did you mean \"s3\"?") || text.contains("no breaker is called \"s4\""),
+        "{text}"
+    );
+}
+
+/// Issue 9, item 5: the recommended embedded route names the key, its line
+/// and the prefix path, and reports every problem.
+#[test]
+fn the_embedded_route_names_the_key_its_line_and_the_prefix() {
+    #[derive(Debug, serde::Deserialize)]
+    struct RawApp {
+        #[allow(dead_code)]
+        name: String,
+        #[allow(dead_code)]
+        retry: toml::Table,
+    }
+    let text = "name = \"x\"\n\n[retry.policies.api]\nmax_dealy = \"1s\"\nmax_attempts = 0\n\n[retry.breakers.s3]\nwindow = \"cont\"\n";
+    // The application's own struct still parses: the section is kept raw.
+    let app: RawApp = match toml::from_str(text) {
+        Ok(app) => app,
+        Err(e) => panic!("{e}"),
+    };
+    let err = match Config::from_toml_str_at(text, "retry") {
+        Ok(c) => panic!("expected an error, got {c:?}"),
+        Err(e) => e,
+    };
+    let found: Vec<(&str, Option<(usize, usize)>)> = err
+        .problems()
+        .iter()
+        .map(|p| (p.path(), p.location().map(|l| (l.line, l.column))))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("retry.policies.api.max_dealy", Some((4, 1))),
+            ("retry.policies.api.max_attempts", Some((5, 16))),
+            ("retry.breakers.s3.window", Some((8, 10))),
+        ]
+    );
+    // From the parsed table: the same paths, no lines.
+    let err = match Config::from_toml_table(app.retry, "retry") {
+        Ok(c) => panic!("expected an error, got {c:?}"),
+        Err(e) => e,
+    };
+    let mut from_table = paths(&err);
+    from_table.sort_unstable();
+    assert_eq!(
+        from_table,
+        [
+            "retry.breakers.s3.window",
+            "retry.policies.api.max_attempts",
+            "retry.policies.api.max_dealy"
+        ]
+    );
+    // A deeper prefix, and no table at the prefix: the presets.
+    let nested = "[services.retry.budgets.x]\nttl = \"0s\"";
+    let err = match Config::from_toml_str_at(nested, "services.retry") {
+        Ok(c) => panic!("expected an error, got {c:?}"),
+        Err(e) => e,
+    };
+    assert_eq!(paths(&err), ["services.retry.budgets.x.ttl"]);
+    assert_eq!(
+        Config::from_toml_str_at("name = 'x'", "retry").ok(),
+        Some(Config::builtin())
+    );
+    let err = match Config::from_toml_str_at("retry = 3", "retry") {
+        Ok(c) => panic!("expected an error, got {c:?}"),
+        Err(e) => e,
+    };
+    assert_eq!(paths(&err), ["retry"]);
+    assert!(
+        err.to_string()
+            .contains("expected a table of retry settings, got an integer")
+    );
+}
+
+/// Through serde (`retry: Config`), every problem is in the one error.
+#[test]
+fn the_serde_route_reports_every_problem_at_once() {
+    let text = "name = \"x\"\n[retry.policies.api]\nmax_dealy = \"1s\"\nmax_attempts = 0\n[retry.breakers.s3]\nwindow = \"cont\"\n";
+    let err = match toml::from_str::<App>(text) {
+        Ok(app) => panic!("expected an error, got {app:?}"),
+        Err(e) => e,
+    };
+    let message = err.message();
+    assert!(message.contains("3 problems"), "{message}");
+    for path in [
+        "policies.api.max_dealy",
+        "policies.api.max_attempts",
+        "breakers.s3.window",
+    ] {
+        assert!(message.contains(path), "{path} missing from {message}");
+    }
+}
+
+/// Issue 9, item 6: every count has a documented upper bound.
+#[test]
+fn counts_have_upper_bounds() {
+    only_problem(
+        "[breakers.b]\nhalf_open_calls = 4294967295",
+        &[
+            "breakers.b.half_open_calls: must be from 1 to 1000 trial calls, got 4294967295",
+            "write it like half_open_calls = 3",
+        ],
+    );
+    only_problem(
+        "[breakers.b]\nwindow = \"time\"\nminimum_calls = 4294967295",
+        &["breakers.b.minimum_calls: must be from 1 to 100000 calls, got 4294967295"],
+    );
+    only_problem(
+        "[budgets.b]\nmin_retries_per_sec = 4294967295",
+        &["budgets.b.min_retries_per_sec: must be from 0 to 100000 retries per second"],
+    );
+    let at_the_bounds = parse(
+        "[breakers.b]\nwindow = \"time\"\nminimum_calls = 100000\nhalf_open_calls = 1000\n[budgets.b]\nmin_retries_per_sec = 100000",
+    );
+    assert_eq!(
+        at_the_bounds.breaker("b").map(|b| b.half_open_calls),
+        Some(1000)
+    );
+}
+
+/// Issue 9, item 6: a percent hint keeps the digits the user wrote.
+#[test]
+fn percent_hints_keep_the_digits_written() {
+    only_problem(
+        "[breakers.b]\nfailure_rate_threshold = 1.0000001",
+        &["for 1.0000001% write failure_rate_threshold = 0.010000001"],
+    );
+    only_problem(
+        "[breakers.b]\nslow_call_rate_threshold = 50",
+        &["for 50% write slow_call_rate_threshold = 0.5"],
+    );
+    only_problem(
+        "[breakers.b]\nfailure_rate_threshold = 12.5",
+        &["for 12.5% write failure_rate_threshold = 0.125"],
+    );
+    only_problem(
+        "[breakers.b]\nfailure_rate_threshold = 100",
+        &["for 100% write failure_rate_threshold = 1.0"],
+    );
 }

@@ -116,6 +116,7 @@ mod budget;
 mod classify;
 mod clock;
 pub mod config;
+mod defaults;
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub mod metrics;
 mod policy;
@@ -130,7 +131,8 @@ pub mod __private;
 pub use breaker::{BreakerMetrics, BreakerState};
 pub use classify::{Class, Classify};
 pub use clock::ManualClock;
-pub use config::{BreakerSettings, BudgetSettings, Config, ConfigError, Window};
+pub use config::{BreakerSettings, BudgetSettings, Config, ConfigBuilder, ConfigError, Window};
+pub use defaults::{Defaults, DefaultsError, DefaultsProblem, check_defaults, registered_defaults};
 pub use policy::{Backoff, Jitter, Nested, Policy};
 pub use registry::{
     BreakerHandle, BreakerSnapshot, BudgetHandle, BudgetSnapshot, CallSite, CallSiteSnapshot,

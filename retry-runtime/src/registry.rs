@@ -12,7 +12,9 @@ use crate::budget::Budget;
 use crate::{BreakerSettings, BudgetSettings, Config, Policy};
 
 /// The configuration every call site resolves its names against.
-static LIVE: LazyLock<ArcSwap<Config>> = LazyLock::new(|| ArcSwap::from_pointee(Config::builtin()));
+/// Before any install: the presets and the libraries' `defaults!`.
+static LIVE: LazyLock<ArcSwap<Config>> =
+    LazyLock::new(|| ArcSwap::from_pointee(crate::defaults::complete_leniently(Config::builtin())));
 
 /// Bumped by every successful [`install`]; a call site whose cached generation
 /// differs re-resolves its names on its next call. Starts at 1 so that a fresh
@@ -80,7 +82,9 @@ pub fn current_config() -> Arc<Config> {
 /// Replaces the configuration, atomically, after checking it against every call site.
 ///
 /// Every name that a registered call site uses (policy, breaker, budget) must be
-/// defined by `config` (the built-in presets count as defined). If any is missing,
+/// defined by `config` (the built-in presets count as defined) or by a
+/// library's [`defaults!`](crate::defaults!), which fills in the names
+/// `config` lacks. If any is missing,
 /// nothing changes and the error lists every missing name with the call sites
 /// that use it. On success every call site picks up its new settings on its next
 /// call; calls already running finish under the settings they started with.
@@ -100,11 +104,14 @@ pub fn current_config() -> Arc<Config> {
 /// # Errors
 ///
 /// [`InstallError::UndefinedNames`] when a call site names a policy, breaker or
-/// budget that `config` does not define.
+/// budget that neither `config` nor a library's defaults define;
+/// [`InstallError::Defaults`] when a library's `defaults!` block is invalid.
 pub fn install(config: Config) -> Result<(), InstallError> {
     let _serial = INSTALLING
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // Names the config lacks come from the libraries' `defaults!`.
+    let config = crate::defaults::complete(config).map_err(InstallError::Defaults)?;
     let missing = undefined_names(&config);
     if !missing.is_empty() {
         return Err(InstallError::UndefinedNames { missing });
@@ -200,6 +207,10 @@ pub enum InstallError {
         /// Every missing name, with the call sites that use it.
         missing: Vec<UndefinedName>,
     },
+    /// A library's [`defaults!`](crate::defaults!) block is invalid, or two
+    /// libraries define a name differently that the config does not define.
+    #[error("config not installed (the running one stays in force): {0}")]
+    Defaults(#[from] crate::DefaultsError),
 }
 
 fn render_missing(missing: &[UndefinedName]) -> String {

@@ -1,0 +1,759 @@
+//! [`Config`]: named retry policies, circuit breakers and retry budgets, read
+//! from TOML (or embedded in an application's own configuration through serde)
+//! and checked before use.
+//!
+//! # The file
+//!
+//! ```toml
+//! [policies.default]
+//! max_attempts = 3
+//! backoff = "exponential"      # constant | linear | exponential | decorrelated
+//! initial_delay = "100ms"
+//! multiplier = 2.0
+//! max_delay = "10s"
+//! jitter = "full"              # none | full | equal
+//! max_elapsed = "30s"          # optional; "none": no deadline
+//! attempt_timeout = "2s"       # optional; "none": no timeout
+//! max_retry_after = "60s"      # longest retry-after hint waited; "none": any
+//! nested = "single"            # single | retry: inside another call's attempt
+//!
+//! [policies.network]
+//! base = "default"             # inherit every field not set here
+//! max_attempts = 5
+//!
+//! [breakers.s3]
+//! window = "count"             # count | time
+//! window_size = 20             # calls (count) — or window_duration = "60s" (time)
+//! failure_rate_threshold = 0.5 # fraction of failed calls
+//! slow_call_duration = "2s"
+//! slow_call_rate_threshold = 1.0
+//! minimum_calls = 10
+//! open_duration = "30s"
+//! half_open_calls = 3
+//! max_half_open_wait = "60s"   # trials not done by then: open again; "none": wait
+//! retry_after_is_failure = false # a retry-after (429) counts as a success
+//! max_keys = 1000              # keyed instances (breaker_key) alive at once
+//!
+//! [budgets.default]
+//! ttl = "10s"
+//! min_retries_per_sec = 10
+//! retry_ratio = 0.2
+//! ```
+//!
+//! Every key is optional. Durations are strings with a unit, read by
+//! [`humantime`](https://docs.rs/humantime): `"250ms"`, `"30s"`, `"1m 30s"`.
+//! Unknown keys are errors, reported with their full path and the closest
+//! valid key.
+//!
+//! # Presets and inheritance
+//!
+//! A configuration starts from the built-in presets ([`Config::builtin`]):
+//! policies `default` ([`Policy::DEFAULT`]), `network` ([`Policy::NETWORK`]) and
+//! `none` ([`Policy::NONE`]), breaker `default` ([`BreakerSettings::DEFAULT`]) and
+//! budget `default` ([`BudgetSettings::DEFAULT`]). Each table of the file adds
+//! a name or replaces the preset of the same name.
+//!
+//! Every field a table leaves out is inherited:
+//!
+//! - from the table named by its `base` key, if it has one: a table of the
+//!   file, else a built-in preset. Bases chain (`a` → `b` → `network`); cycles
+//!   are errors. A table may name *itself* as base when a preset has its name:
+//!   `[policies.network]` with `base = "network"` tweaks the built-in `network`
+//!   preset instead of replacing it;
+//! - otherwise from `default` of the same kind: the file's `[policies.default]`
+//!   if it has one (which itself inherits from the built-in `default`), else
+//!   the built-in `default`. So `[policies.network]` *without* `base` replaces
+//!   the `network` preset by the (file's) `default` plus its own keys.
+//!
+//! Breakers and budgets inherit the same way, `base` included.
+//! Built-in presets never inherit from the file: `base = "none"` gives the
+//! preset as documented even when the file redefines `default`.
+//!
+//! # Allowed values
+//!
+//! Checked after inheritance. A value is reported at the table that sets it,
+//! so one bad value in `default` is reported once, not once per heir.
+//!
+//! | key | allowed |
+//! |---|---|
+//! | `max_attempts` | 1 ..= 1000 (1: never retry; bound long retries with `max_elapsed`) |
+//! | `backoff` | `constant`, `linear`, `exponential`, `decorrelated` |
+//! | `initial_delay` | above 0, except with `backoff = "constant"` (0: retry at once) |
+//! | `multiplier` | finite, at least 1.0 |
+//! | `max_delay` | at least `initial_delay` |
+//! | `jitter` | `none`, `full`, `equal` |
+//! | `max_elapsed`, `attempt_timeout` | above 0, or `"none"` (no limit; overrides an inherited limit) |
+//! | `window` | `count` (with `window_size`) or `time` (with `window_duration`); the other key is an error |
+//! | `window_size` | 1 ..= 10 000 calls; when `window = "count"` is set without it and the inherited window counts by time, 20 |
+//! | `window_duration` | at least 1 s; when `window = "time"` is set without it and the inherited window counts calls, 60 s |
+//! | `failure_rate_threshold`, `slow_call_rate_threshold` | above 0.0, at most 1.0 (a threshold of 0 would open on any traffic) |
+//! | `slow_call_duration` | above 0, or `"none"` (no call is slow; the breaker then reads no clock) |
+//! | `open_duration` | above 0 |
+//! | `minimum_calls` | 1 ..= 100 000, and at most `window_size` for a count window (else the breaker could never open) |
+//! | `half_open_calls` | 1 ..= 1000 |
+//! | `max_half_open_wait` | above 0, or `"none"` (wait for the trials for ever) |
+//! | `retry_after_is_failure` | `true` or `false` |
+//! | `max_keys` | 1 ..= 1 000 000 |
+//! | `max_retry_after` | above 0, or `"none"` (any hint is waited, within `max_elapsed`) |
+//! | `nested` | `single` (one attempt inside another call's attempt) or `retry` |
+//! | `ttl` | 1 s ..= 60 s |
+//! | `min_retries_per_sec` | 0 ..= 100 000 |
+//! | `retry_ratio` | finite, 0.0 ..= 1000.0 |
+//!
+//! # Errors
+//!
+//! [`ConfigError`] lists every problem of the file in one pass, in the order
+//! of the file, each as `path: what is wrong; how to fix it`, with its line
+//! and column when read from TOML text: unknown keys, values of the wrong
+//! type, misspelled variants, bad durations, out-of-range values, unknown or
+//! cyclic bases. Each key is read on its own, so one bad key hides nothing
+//! else; checks that relate several keys (like `max_delay` against
+//! `initial_delay`) are skipped for a table whose related key, or an
+//! ancestor's key, was refused, so one mistake is reported once. Its
+//! `Display` renders the first 50 problems in full and counts the rest;
+//! [`ConfigError::problems`] has them all.
+//!
+//! Hostile files are handled in time linear in their size: `base` chains of
+//! any length resolve without recursion, names longer than 64 bytes get no
+//! "did you mean", the list of defined names in an unknown-base message is
+//! capped at 20, and lines and columns come from one pass over the text.
+//!
+//! # Embedding in an application's config
+//!
+//! `Config` is [`serde::Deserialize`], so `retry: retry_runtime::Config` in an
+//! application's struct works and reports every problem; but serde does not
+//! tell a value where it sits, so those paths lack the `retry.` prefix and a
+//! line. The recommended pattern keeps the section raw (`retry: toml::Table`,
+//! or skip it) and hands the text to [`Config::from_toml_str_at`]`(text,
+//! "retry")` (full paths and lines), or the parsed table to
+//! [`Config::from_toml_table`]`(table, "retry")` (full paths).
+//!
+//! # In code, and from libraries
+//!
+//! [`Config::builder`] builds a configuration in code and
+//! [`Config::into_builder`] amends one; values are checked like a file's.
+//! Libraries ship tables for their own names with
+//! [`defaults!`](crate::defaults!): a config's `base` may name them, and
+//! [`install`](crate::install) fills in those a config lacks.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer};
+use toml::de::DeTable;
+
+use crate::Policy;
+
+use error::locate;
+use raw::{Entry, Failed, Leaf, RawConfig, entries_of, join};
+use resolve::{BREAKERS, BUDGETS, POLICIES, resolve_section};
+
+pub use build::ConfigBuilder;
+pub use error::{ConfigError, Location, Problem};
+
+mod build;
+mod check;
+
+/// The names a text defines, each with its section key (`"policies"`).
+pub(crate) type Written = Vec<(&'static str, String)>;
+mod error;
+mod raw;
+mod resolve;
+mod suggest;
+
+/// How a circuit breaker counts recent outcomes: `window = "count"` with
+/// `window_size`, or `window = "time"` with `window_duration`.
+///
+/// ```
+/// use retry_runtime::{Config, Window};
+///
+/// let config = Config::from_toml_str(r#"
+///     [breakers.db]
+///     window = "count"
+///     window_size = 50
+/// "#)?;
+/// assert_eq!(config.breaker("db").map(|b| b.window), Some(Window::Count { size: 50 }));
+/// # Ok::<(), retry_runtime::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Window {
+    /// The last `size` calls.
+    Count {
+        /// How many calls the window holds (at least 1).
+        size: u32,
+    },
+    /// The calls of the last `duration`.
+    Time {
+        /// How far back the window reaches (at least 1 s).
+        duration: Duration,
+    },
+}
+
+/// The settings of one named circuit breaker (`[breakers.NAME]`).
+///
+/// ```
+/// use retry_runtime::{BreakerSettings, Config, Window};
+///
+/// let config = Config::from_toml_str(r#"
+///     [breakers.s3]
+///     window = "time"
+///     window_duration = "2m"
+/// "#)?;
+/// let s3 = config.breaker("s3").unwrap();
+/// assert_eq!(s3.window, Window::Time { duration: std::time::Duration::from_secs(120) });
+/// assert_eq!(s3.minimum_calls, BreakerSettings::DEFAULT.minimum_calls);
+/// # Ok::<(), retry_runtime::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BreakerSettings {
+    /// How outcomes are counted.
+    pub window: Window,
+    /// The breaker opens when at least this fraction of recorded calls failed (0.0..=1.0).
+    pub failure_rate_threshold: f64,
+    /// A call that takes at least this long counts as slow.
+    /// [`BreakerSettings::NO_SLOW_CALLS`] (`"none"` in a config file) turns
+    /// slow-call detection off, and with it the two clock reads per attempt
+    /// that timing costs.
+    pub slow_call_duration: Duration,
+    /// The breaker opens when at least this fraction of recorded calls were slow (0.0..=1.0).
+    pub slow_call_rate_threshold: f64,
+    /// No rate is judged before this many calls are recorded (at least 1).
+    pub minimum_calls: u32,
+    /// How long an open breaker rejects calls before it lets trial calls through.
+    pub open_duration: Duration,
+    /// How many trial calls a half-open breaker admits (at least 1).
+    pub half_open_calls: u32,
+    /// How long a half-open breaker waits for its trial calls' outcomes: past
+    /// it (trials hung or never made) the breaker opens again. `None` (`"none"`
+    /// in a config file): wait for ever.
+    pub max_half_open_wait: Option<Duration>,
+    /// Whether an attempt that failed with [`Class::RetryAfter`](crate::Class::RetryAfter)
+    /// (the service asked us to slow down, e.g. HTTP 429) counts as a failure.
+    /// `false` (the default): it counts as a success, since a service that
+    /// pushes back is alive.
+    pub retry_after_is_failure: bool,
+    /// The most keyed instances (`breaker_key`) of this breaker alive at once;
+    /// past it the least recently used closed instance is dropped.
+    pub max_keys: u32,
+}
+
+impl BreakerSettings {
+    /// A `slow_call_duration` under which no call is slow (`"none"` in a config
+    /// file): the breaker then judges failures only, and reads no clock on the
+    /// success path.
+    ///
+    /// ```
+    /// use retry_runtime::{BreakerSettings, Config};
+    ///
+    /// let config = Config::from_toml_str("[breakers.cache]\nslow_call_duration = \"none\"")?;
+    /// let cache = config.breaker("cache").unwrap();
+    /// assert_eq!(cache.slow_call_duration, BreakerSettings::NO_SLOW_CALLS);
+    /// # Ok::<(), retry_runtime::ConfigError>(())
+    /// ```
+    pub const NO_SLOW_CALLS: Duration = Duration::MAX;
+
+    /// The `default` breaker preset: a window of the last 20 calls, opens when
+    /// half of at least 10 recorded calls failed or all of them took 10 s or
+    /// more, stays open 30 s, then admits 3 trial calls.
+    pub const DEFAULT: BreakerSettings = BreakerSettings {
+        window: Window::Count { size: 20 },
+        failure_rate_threshold: 0.5,
+        slow_call_duration: Duration::from_secs(10),
+        slow_call_rate_threshold: 1.0,
+        minimum_calls: 10,
+        open_duration: Duration::from_secs(30),
+        half_open_calls: 3,
+        max_half_open_wait: Some(Duration::from_secs(60)),
+        retry_after_is_failure: false,
+        max_keys: 1000,
+    };
+}
+
+/// The settings of one named retry budget (`[budgets.NAME]`).
+///
+/// ```
+/// use retry_runtime::{BudgetSettings, Config};
+///
+/// let config = Config::from_toml_str("[budgets.batch]\nretry_ratio = 0.5")?;
+/// let batch = config.budget("batch").unwrap();
+/// assert_eq!(batch.retry_ratio, 0.5);
+/// assert_eq!(batch.ttl, BudgetSettings::DEFAULT.ttl);
+/// # Ok::<(), retry_runtime::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BudgetSettings {
+    /// The window over which deposits and withdrawals are counted (1 s..=60 s).
+    pub ttl: Duration,
+    /// Retries always allowed per second, whatever the traffic.
+    pub min_retries_per_sec: u32,
+    /// Retries allowed per first attempt (0.2: one retry for every five calls).
+    pub retry_ratio: f64,
+}
+
+impl BudgetSettings {
+    /// The `default` budget preset: Finagle's defaults (10 s window, 10 retries
+    /// per second always allowed, plus one retry per five calls).
+    pub const DEFAULT: BudgetSettings = BudgetSettings {
+        ttl: Duration::from_secs(10),
+        min_retries_per_sec: 10,
+        retry_ratio: 0.2,
+    };
+}
+
+/// A complete, validated configuration: every policy, breaker and budget by name.
+///
+/// Build one with [`Config::from_toml_str`], [`Config::from_path`], serde
+/// (`Config` is [`serde::Deserialize`], so it can be a field of an
+/// application's own config), or [`Config::builtin`] for the presets alone.
+/// See the [module docs](self) for the file format, inheritance and the
+/// allowed values.
+///
+/// ```
+/// use retry_runtime::Config;
+///
+/// let config = Config::from_toml_str(r#"
+///     [policies.network]
+///     base = "network"     # the built-in preset, with one change
+///     max_attempts = 7
+/// "#)?;
+/// let network = config.policy("network").unwrap();
+/// assert_eq!(network.max_attempts, 7);
+/// assert_eq!(network.max_elapsed, retry_runtime::Policy::NETWORK.max_elapsed);
+/// # Ok::<(), retry_runtime::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub(crate) policies: BTreeMap<String, Policy>,
+    pub(crate) breakers: BTreeMap<String, BreakerSettings>,
+    pub(crate) budgets: BTreeMap<String, BudgetSettings>,
+}
+
+impl Config {
+    /// The built-in presets only: policies `default`, `network` and `none`,
+    /// breaker `default`, budget `default` (no library
+    /// [`defaults!`](crate::defaults!): [`install`](crate::install) fills
+    /// those in).
+    ///
+    /// ```
+    /// use retry_runtime::{Config, Policy};
+    ///
+    /// let presets = Config::builtin();
+    /// assert_eq!(presets.policy("none"), Some(&Policy::NONE));
+    /// assert!(presets.breaker("s3").is_none());
+    /// ```
+    #[must_use]
+    pub fn builtin() -> Config {
+        let policies = [
+            ("default", Policy::DEFAULT),
+            ("network", Policy::NETWORK),
+            ("none", Policy::NONE),
+        ];
+        Config {
+            policies: policies
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+            breakers: [("default".to_owned(), BreakerSettings::DEFAULT)].into(),
+            budgets: [("default".to_owned(), BudgetSettings::DEFAULT)].into(),
+        }
+    }
+
+    /// Reads a configuration from TOML text: the presets, overridden and
+    /// extended by the tables of `toml`.
+    ///
+    /// ```
+    /// use retry_runtime::Config;
+    ///
+    /// let config = Config::from_toml_str(r#"
+    ///     [policies.default]
+    ///     max_attempts = 4
+    ///
+    ///     [policies.reads]
+    ///     initial_delay = "20ms"
+    ///     max_delay = "1s"
+    /// "#)?;
+    /// let reads = config.policy("reads").unwrap();
+    /// assert_eq!(reads.max_attempts, 4); // from the file's `default`
+    /// assert_eq!(reads.max_delay, std::time::Duration::from_secs(1));
+    ///
+    /// let err = Config::from_toml_str("[policies.reads]\nmax_dealy = \"1s\"").unwrap_err();
+    /// assert_eq!(err.path(), Some("policies.reads.max_dealy"));
+    /// assert!(err.to_string().contains("did you mean `max_delay`?"));
+    /// # Ok::<(), retry_runtime::ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] listing every problem: TOML syntax, unknown keys,
+    /// values of the wrong type or out of range, unknown or cyclic bases.
+    pub fn from_toml_str(toml: &str) -> Result<Config, ConfigError> {
+        Config::from_toml_str_at(toml, "")
+    }
+
+    /// Reads the configuration embedded in an application's TOML text under
+    /// `prefix` (a dotted path of bare keys, like `"retry"` or
+    /// `"services.retry"`; `""` for the whole text): the recommended way to
+    /// embed, since errors then carry the full key path and their line.
+    /// Without a table at `prefix`, the presets serve.
+    ///
+    /// ```
+    /// use retry_runtime::Config;
+    ///
+    /// let text = r#"
+    /// listen = "0.0.0.0:8080"
+    ///
+    /// [retry.policies.api]
+    /// max_attempts = 0
+    /// max_dealy = "1s"
+    /// "#;
+    /// let err = Config::from_toml_str_at(text, "retry").unwrap_err();
+    /// let problems: Vec<String> = err.problems().iter().map(|p| p.to_string()).collect();
+    /// assert_eq!(problems, [
+    ///     "retry.policies.api.max_attempts: must be at least 1 (it counts the first attempt); \
+    ///      write max_attempts = 1 to never retry (line 5, column 16)",
+    ///     "retry.policies.api.max_dealy: unknown key; did you mean `max_delay`? valid keys here: \
+    ///      base, max_attempts, backoff, initial_delay, multiplier, max_delay, jitter, max_elapsed, \
+    ///      attempt_timeout, max_retry_after, nested (line 6, column 1)",
+    /// ]);
+    /// assert_eq!(Config::from_toml_str_at("listen = ''", "retry")?, Config::builtin());
+    /// # Ok::<(), retry_runtime::ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Config::from_toml_str`]; also when `prefix` names a value that
+    /// is not a table.
+    pub fn from_toml_str_at(toml: &str, prefix: &str) -> Result<Config, ConfigError> {
+        let root = DeTable::parse(toml).map_err(|e| {
+            let mut problems = vec![Problem::syntax(&e)];
+            locate(toml, &mut problems);
+            ConfigError::invalid(problems)
+        })?;
+        let mut entries = entries_of(root.into_inner());
+        let mut path = String::new();
+        for segment in prefix.split('.').filter(|s| !s.is_empty()) {
+            path = join(&path, segment);
+            let Some(entry) = entries.into_iter().find(|e| e.key == segment) else {
+                return Ok(Config::builtin());
+            };
+            let at = entry.value.at();
+            entries = entry.value.into_table().map_err(|other| {
+                let mut problems = vec![
+                    Problem::new(
+                        &path,
+                        format!(
+                            "expected a table of retry settings, got {}; write it as tables like [{path}.policies.default]",
+                            other.kind()
+                        ),
+                    )
+                    .at(at),
+                ];
+                locate(toml, &mut problems);
+                ConfigError::invalid(problems)
+            })?;
+        }
+        Config::from_entries(entries, prefix, Some(toml), crate::defaults::presets())
+            .map(|(config, _)| config)
+    }
+
+    /// Reads a configuration from a TOML table the application already
+    /// parsed, with key paths under `prefix` (where the table sits in the
+    /// application's config). Errors carry no line: prefer
+    /// [`Config::from_toml_str_at`] when the text is at hand.
+    ///
+    /// ```
+    /// use retry_runtime::Config;
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct App {
+    ///     retry: toml::Table, // kept raw, handed over below
+    /// }
+    ///
+    /// let app: App = toml::from_str("[retry.breakers.s3]\nhalf_open_calls = 0\nwindow = \"tme\"").unwrap();
+    /// let err = Config::from_toml_table(app.retry, "retry").unwrap_err();
+    /// let paths: Vec<&str> = err.problems().iter().map(|p| p.path()).collect();
+    /// assert_eq!(paths, ["retry.breakers.s3.window", "retry.breakers.s3.half_open_calls"]);
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] listing every problem, as [`Config::from_toml_str`].
+    pub fn from_toml_table(table: toml::Table, prefix: &str) -> Result<Config, ConfigError> {
+        let entries = Leaf::Value(toml::Value::Table(table))
+            .into_table()
+            .unwrap_or_default();
+        Config::from_entries(entries, prefix, None, crate::defaults::presets())
+            .map(|(config, _)| config)
+    }
+
+    /// Reads a library's `defaults!` block: against the built-in presets
+    /// only; also returns the names it writes, by section key.
+    pub(crate) fn from_library_toml(toml: &str) -> Result<(Config, Written), ConfigError> {
+        let root = DeTable::parse(toml).map_err(|e| {
+            let mut problems = vec![Problem::syntax(&e)];
+            locate(toml, &mut problems);
+            ConfigError::invalid(problems)
+        })?;
+        Config::from_entries(
+            entries_of(root.into_inner()),
+            "",
+            Some(toml),
+            &Config::builtin(),
+        )
+    }
+
+    /// Reads, resolves and checks the entries of a config table.
+    /// Also returns the names the entries define, by section key.
+    fn from_entries(
+        entries: Vec<Entry<'_>>,
+        prefix: &str,
+        src: Option<&str>,
+        presets: &Config,
+    ) -> Result<(Config, Written), ConfigError> {
+        let mut problems = Vec::new();
+        let (raw, failed) = RawConfig::read(entries, prefix, &mut problems);
+        let config = Config::resolve(&raw, &failed, prefix, presets, &mut problems);
+        if problems.is_empty() {
+            let names = (raw.policies.into_keys().map(|n| (POLICIES.key, n)))
+                .chain(raw.breakers.into_keys().map(|n| (BREAKERS.key, n)))
+                .chain(raw.budgets.into_keys().map(|n| (BUDGETS.key, n)))
+                .collect();
+            return Ok((config, names));
+        }
+        locate(src.unwrap_or_default(), &mut problems);
+        Err(ConfigError::invalid(problems))
+    }
+
+    /// Reads a configuration from a TOML file; see [`Config::from_toml_str`].
+    ///
+    /// ```
+    /// use retry_runtime::Config;
+    ///
+    /// let err = Config::from_path("no/such/retry.toml").unwrap_err();
+    /// assert_eq!(err.file(), Some(std::path::Path::new("no/such/retry.toml")));
+    /// assert!(err.to_string().starts_with("cannot read retry config `no/such/retry.toml`"));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming the file when it cannot be read or is invalid.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: Some(path.to_owned()),
+            problems: Vec::new(),
+            read: Some(e),
+        })?;
+        Config::from_toml_str(&text).map_err(|mut e| {
+            e.file = Some(path.to_owned());
+            e
+        })
+    }
+
+    /// The policy called `name`.
+    ///
+    /// ```
+    /// use retry_runtime::Config;
+    /// assert_eq!(Config::builtin().policy("network").unwrap().max_attempts, 5);
+    /// ```
+    #[must_use]
+    pub fn policy(&self, name: &str) -> Option<&Policy> {
+        self.policies.get(name)
+    }
+
+    /// The breaker settings called `name`.
+    ///
+    /// ```
+    /// use retry_runtime::{BreakerSettings, Config};
+    /// assert_eq!(Config::builtin().breaker("default"), Some(&BreakerSettings::DEFAULT));
+    /// ```
+    #[must_use]
+    pub fn breaker(&self, name: &str) -> Option<&BreakerSettings> {
+        self.breakers.get(name)
+    }
+
+    /// The budget settings called `name`.
+    ///
+    /// ```
+    /// use retry_runtime::{BudgetSettings, Config};
+    /// assert_eq!(Config::builtin().budget("default"), Some(&BudgetSettings::DEFAULT));
+    /// ```
+    #[must_use]
+    pub fn budget(&self, name: &str) -> Option<&BudgetSettings> {
+        self.budgets.get(name)
+    }
+
+    /// Every policy, by name in alphabetical order, presets included.
+    ///
+    /// ```
+    /// use retry_runtime::Config;
+    /// let presets = Config::builtin();
+    /// let names: Vec<&str> = presets.policies().map(|(name, _)| name).collect();
+    /// assert_eq!(names, ["default", "network", "none"]);
+    /// ```
+    #[must_use]
+    pub fn policies(&self) -> impl ExactSizeIterator<Item = (&str, &Policy)> {
+        self.policies.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Every breaker, by name in alphabetical order, presets included.
+    ///
+    /// ```
+    /// use retry_runtime::Config;
+    /// let config = Config::from_toml_str("[breakers.s3]\nminimum_calls = 5")?;
+    /// let names: Vec<&str> = config.breakers().map(|(name, _)| name).collect();
+    /// assert_eq!(names, ["default", "s3"]);
+    /// # Ok::<(), retry_runtime::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn breakers(&self) -> impl ExactSizeIterator<Item = (&str, &BreakerSettings)> {
+        self.breakers.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Every budget, by name in alphabetical order, presets included.
+    ///
+    /// ```
+    /// use retry_runtime::Config;
+    /// assert_eq!(Config::builtin().budgets().count(), 1);
+    /// ```
+    #[must_use]
+    pub fn budgets(&self) -> impl ExactSizeIterator<Item = (&str, &BudgetSettings)> {
+        self.budgets.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// The built-in presets, overridden and extended by `raw`; `presets`
+    /// (built-in presets and library defaults) serve as bases; problems are
+    /// appended.
+    fn resolve(
+        raw: &RawConfig,
+        failed: &Failed,
+        prefix: &str,
+        presets: &Config,
+        problems: &mut Vec<Problem>,
+    ) -> Config {
+        let mut config = Config::builtin();
+        config.policies.extend(resolve_section(
+            &POLICIES,
+            prefix,
+            &raw.policies,
+            &failed.policies,
+            &presets.policies,
+            problems,
+        ));
+        config.breakers.extend(resolve_section(
+            &BREAKERS,
+            prefix,
+            &raw.breakers,
+            &failed.breakers,
+            &presets.breakers,
+            problems,
+        ));
+        config.budgets.extend(resolve_section(
+            &BUDGETS,
+            prefix,
+            &raw.budgets,
+            &failed.budgets,
+            &presets.budgets,
+            problems,
+        ));
+        config
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::builtin()
+    }
+}
+
+/// Reads a `Config` from any serde format, with the same keys, inheritance
+/// and checks as [`Config::from_toml_str`]. Every problem is reported, in
+/// one error of the format whose message is the [`ConfigError`]'s; but serde
+/// tells a value neither where it sits in the document nor its text, so key
+/// paths are relative to the `Config` value and carry no line (the format may
+/// point at the whole table). For errors with the full path and the line of
+/// each key, keep the section raw and use [`Config::from_toml_str_at`] or
+/// [`Config::from_toml_table`].
+///
+/// ```
+/// use serde::Deserialize;
+///
+/// #[derive(Deserialize)]
+/// struct App {
+///     listen: String,
+///     retry: retry_runtime::Config,
+/// }
+///
+/// let app: App = toml::from_str(r#"
+///     listen = "0.0.0.0:8080"
+///     [retry.policies.default]
+///     max_attempts = 2
+/// "#)?;
+/// assert_eq!(app.retry.policy("default").unwrap().max_attempts, 2);
+///
+/// let err = toml::from_str::<App>("listen = ''\n[retry.policies.default]\nmax_attempts = 0\njitter = 1")
+///     .err()
+///     .unwrap();
+/// assert!(err.message().contains("2 problems"));
+/// assert!(err.message().contains("policies.default.max_attempts: must be at least 1"));
+/// assert!(err.message().contains("policies.default.jitter: invalid type"));
+/// # Ok::<(), toml::de::Error>(())
+/// ```
+impl<'de> Deserialize<'de> for Config {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = toml::Value::deserialize(deserializer)?;
+        let entries = Leaf::Value(value).into_table().map_err(|other| {
+            de::Error::custom(format!(
+                "expected a table of retry settings, got {}; write it as tables like [policies.default]",
+                other.kind()
+            ))
+        })?;
+        Config::from_entries(entries, "", None, crate::defaults::presets())
+            .map(|(config, _)| config)
+            .map_err(de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spelling_out_the_presets_gives_the_presets() {
+        let config = Config::from_toml_str(
+            r#"
+            [policies.default]
+            max_attempts = 3
+            backoff = "exponential"
+            initial_delay = "100ms"
+            multiplier = 2.0
+            max_delay = "10s"
+            jitter = "full"
+            max_elapsed = "none"
+            attempt_timeout = "none"
+            [policies.network]
+            max_attempts = 5
+            initial_delay = "200ms"
+            max_elapsed = "30s"
+            [policies.none]
+            max_attempts = 1
+            [breakers.default]
+            window = "count"
+            window_size = 20
+            failure_rate_threshold = 0.5
+            slow_call_duration = "10s"
+            slow_call_rate_threshold = 1.0
+            minimum_calls = 10
+            open_duration = "30s"
+            half_open_calls = 3
+            [budgets.default]
+            ttl = "10s"
+            min_retries_per_sec = 10
+            retry_ratio = 0.2
+            "#,
+        );
+        assert_eq!(config.ok(), Some(Config::builtin()));
+    }
+}
