@@ -30,6 +30,8 @@ pub(crate) struct Plan {
     pub(crate) rebinds: Vec<Rebind>,
     /// Set when the body's `self` is renamed to a per-attempt binding.
     pub(crate) self_rebind: Option<Rebind>,
+    /// A plain `fn`: attempts run in a closure, backoff sleeps block.
+    pub(crate) sync: bool,
 }
 
 /// How one argument is re-supplied to each attempt: `let <pattern> = <how>(<source>);`.
@@ -70,7 +72,7 @@ pub(crate) fn parse_function(item: TokenStream) -> syn::Result<ItemFn> {
             }
             Err(syn::Error::new(
                 error.span(),
-                format!("`#[retryable]` applies to `async fn` items: {error}"),
+                format!("`#[retryable]` applies to `fn` and `async fn` items: {error}"),
             ))
         }
     }
@@ -93,7 +95,15 @@ pub(crate) fn check(
     let fn_name = function.sig.ident.to_string();
 
     check_shape(&function, &mut errors);
-    let (return_type, error_span) = check_return_type(&function, &mut errors);
+    let (return_type, error_span) = if returns_future(&function) {
+        // `check_shape` said what to do; "must return a `Result`" would repeat it.
+        let mut repeated = Error::accumulator();
+        let checked = check_return_type(&function, &mut repeated);
+        drop(repeated.finish());
+        checked
+    } else {
+        check_return_type(&function, &mut errors)
+    };
 
     let mut rebinds = Vec::new();
     let mut self_rebind = None;
@@ -122,6 +132,7 @@ pub(crate) fn check(
         return Err(Box::new((original, error.write_errors())));
     }
 
+    let sync = function.sig.asyncness.is_none();
     Ok(Plan {
         function,
         krate: args
@@ -137,11 +148,23 @@ pub(crate) fn check(
         error_span,
         rebinds,
         self_rebind,
+        sync,
     })
 }
 
 fn name_or(name: Option<&Name>, default: &str) -> String {
     name.map_or_else(|| default.to_owned(), |n| n.value.clone())
+}
+
+/// A sync `fn` whose return type names a future.
+fn returns_future(function: &ItemFn) -> bool {
+    function.sig.asyncness.is_none()
+        && function
+            .sig
+            .output
+            .to_token_stream()
+            .to_string()
+            .contains("Future")
 }
 
 fn check_shape(function: &ItemFn, errors: &mut darling::error::Accumulator) {
@@ -161,27 +184,25 @@ fn check_shape(function: &ItemFn, errors: &mut darling::error::Accumulator) {
         );
     }
     if sig.asyncness.is_none() {
+        let output = sig.output.to_token_stream().to_string();
         let rewritten_by_async_trait = sig
             .generics
             .lifetimes()
             .any(|l| l.lifetime.ident == "async_trait")
-            || sig
-                .output
-                .to_token_stream()
-                .to_string()
-                .contains("async_trait");
-        let message = if rewritten_by_async_trait {
-            format!(
+            || output.contains("async_trait");
+        if rewritten_by_async_trait {
+            errors.push(Error::custom(format!(
                 "`#[async_trait]` has already turned `{}` into a fn returning a boxed future, which `#[retryable]` cannot retry: remove `#[async_trait]` from the trait and this impl (traits have `async fn` since Rust 1.75), or put `#[retryable]` on an inherent `async fn` that this method calls",
                 sig.ident
-            )
-        } else {
-            format!(
-                "`#[retryable]` applies to `async fn`, and `{}` is not async: write `async fn {}` (sync functions are not supported yet)",
+            )).with_span(&sig.fn_token));
+        } else if returns_future(function) {
+            // A sync fn returning a future: retrying would retry building the
+            // future, not the work it does.
+            errors.push(Error::custom(format!(
+                "`{}` returns a future, so `#[retryable]` would retry creating it, not the work it does: write `async fn {}` returning the `Result` itself",
                 sig.ident, sig.ident
-            )
-        };
-        errors.push(Error::custom(message).with_span(&sig.fn_token));
+            )).with_span(&sig.output));
+        }
     }
 }
 

@@ -22,6 +22,7 @@ pub(crate) fn expand(plan: Plan) -> TokenStream {
         error_span,
         rebinds,
         self_rebind,
+        sync,
     } = plan;
     let private = quote!(#krate::__private);
     let fn_ident = &function.sig.ident;
@@ -36,7 +37,7 @@ pub(crate) fn expand(plan: Plan) -> TokenStream {
     let error = syn::Ident::new("__error", mixed);
     let rejected = syn::Ident::new("__rejected", mixed);
     let fake = syn::Ident::new("__fake_return", mixed);
-    let step = syn::Ident::new("__step", mixed);
+    let step_ident = syn::Ident::new("__step", mixed);
 
     let name = match name {
         Some(name) => quote!(#name),
@@ -84,22 +85,63 @@ pub(crate) fn expand(plan: Plan) -> TokenStream {
         use #private::{DescribeDebug as _, DescribeOpaque as _};
         (&#private::Describe(#error)).describe()
     });
-    let run = quote_spanned!(error_span.resolved_at(mixed)=>
-        #controller_at.attempt(
-            #attempt_at,
-            |#error| #classify,
-            |#rejected| #from_rejected,
-            #describe,
-        )
-    );
-    let awaited = quote_spanned!(error_span.resolved_at(mixed)=> #run.await);
+    let attempt_body = quote! {
+        #(#rebinds)*
+        #[allow(
+            unknown_lints,
+            unreachable_code,
+            clippy::diverging_sub_expression,
+            clippy::empty_loop,
+            clippy::let_unit_value,
+            clippy::let_with_type_underscore,
+            clippy::needless_return,
+            clippy::unreachable
+        )]
+        if false {
+            let #fake: #return_type = loop {};
+            return #fake;
+        }
+        #(#body)*
+    };
     let pending = syn::Ident::new("__pending", mixed);
-    let pause = quote_spanned!(error_span.resolved_at(mixed)=>
-        #controller_at.pause(#pending, #describe).await
-    );
-
-    function.block = syn::parse_quote!({
-        static #site: #private::CallSite = #private::CallSite::new(
+    let (step, pause) = if sync {
+        // A sync attempt is a fresh non-`move` closure that borrows the
+        // arguments, called once: `return` in the body ends the attempt.
+        let run = quote_spanned!(error_span.resolved_at(mixed)=>
+            #controller_at.attempt_sync(
+                || { #attempt_body },
+                |#error| #classify,
+                |#rejected| #from_rejected,
+                #describe,
+            )
+        );
+        let pause = quote_spanned!(error_span.resolved_at(mixed)=>
+            #controller_at.pause_sync(#pending, #describe)
+        );
+        (run, pause)
+    } else {
+        let run = quote_spanned!(error_span.resolved_at(mixed)=>
+            #controller_at.attempt(
+                #attempt_at,
+                |#error| #classify,
+                |#rejected| #from_rejected,
+                #describe,
+            )
+        );
+        let awaited = quote_spanned!(error_span.resolved_at(mixed)=> #run.await);
+        // The attempt lives in this block alone: it is dropped (with whatever
+        // it holds) as soon as its outcome is known, before the backoff sleep.
+        let step = quote! {{
+            let #attempt = ::core::pin::pin!(async { #attempt_body });
+            #awaited
+        }};
+        let pause = quote_spanned!(error_span.resolved_at(mixed)=>
+            #controller_at.pause(#pending, #describe).await
+        );
+        (step, pause)
+    };
+    let site_value = quote! {
+        #private::CallSite::new(
             #name,
             ::core::module_path!(),
             ::core::file!(),
@@ -108,38 +150,24 @@ pub(crate) fn expand(plan: Plan) -> TokenStream {
             #breaker,
             #budget,
             #idempotent,
-        );
+        )
+    };
+    let site_value = if sync {
+        quote!(#site_value.synchronous())
+    } else {
+        site_value
+    };
+
+    function.block = syn::parse_quote!({
+        static #site: #private::CallSite = #site_value;
         #[#private::linkme::distributed_slice(#private::CALL_SITES)]
         #[linkme(crate = #private::linkme)]
         static #register: &'static #private::CallSite = &#site;
 
         let mut #controller = #private::Controller::start(&#site);
         loop {
-            // The attempt lives in this block alone: it is dropped (with
-            // whatever it holds) as soon as its outcome is known, before the
-            // backoff sleep.
-            let #step = {
-                let #attempt = ::core::pin::pin!(async {
-                #(#rebinds)*
-                #[allow(
-                    unknown_lints,
-                    unreachable_code,
-                    clippy::diverging_sub_expression,
-                    clippy::empty_loop,
-                    clippy::let_unit_value,
-                    clippy::let_with_type_underscore,
-                    clippy::needless_return,
-                    clippy::unreachable
-                )]
-                if false {
-                    let #fake: #return_type = loop {};
-                    return #fake;
-                }
-                #(#body)*
-                });
-                #awaited
-            };
-            match #step {
+            let #step_ident = #step;
+            match #step_ident {
                 #private::ControlFlow::Break(#output) => return #output,
                 #private::ControlFlow::Continue(#pending) => match #pause {
                     #private::ControlFlow::Break(#output) => return #output,

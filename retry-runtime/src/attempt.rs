@@ -4,16 +4,19 @@
 //! the function's arguments); the controller decides, after each one, whether to
 //! return or to sleep and go again. See `examples/expanded.rs`.
 
+use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
 use std::ops::ControlFlow;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use crate::breaker::{Outcome, Permit};
 use crate::registry::{CallSite, Resolved};
-use crate::{Class, Rejected};
+use crate::{Class, Nested, Rejected};
 
 /// The state of one call to a `#[retryable]` function.
 #[doc(hidden)]
@@ -30,6 +33,9 @@ pub struct Controller {
     previous_delay: Duration,
     /// The breaker's permission for the next attempt, taken after the backoff sleep.
     permit: Option<Permit>,
+    /// The call runs inside another call's attempt under `nested = "single"`:
+    /// one attempt, the outer call retries.
+    single: bool,
 }
 
 /// Why a call stopped retrying and returned an error.
@@ -40,6 +46,7 @@ enum GiveUp {
     Deadline,
     Budget,
     Breaker,
+    Nested,
 }
 
 impl GiveUp {
@@ -50,58 +57,84 @@ impl GiveUp {
             GiveUp::Deadline => "deadline",
             GiveUp::Budget => "retry budget exhausted",
             GiveUp::Breaker => "circuit breaker open",
+            GiveUp::Nested => "nested: the outer call retries",
         }
+    }
+}
+
+thread_local! {
+    /// Whether a `#[retryable]` attempt is running on this thread right now:
+    /// set while an async attempt is polled, or a sync attempt runs.
+    static IN_ATTEMPT: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks this thread as inside an attempt until dropped (panics included),
+/// restoring what was there before (attempts nest).
+struct AttemptScope(bool);
+
+impl AttemptScope {
+    #[inline]
+    fn enter() -> AttemptScope {
+        AttemptScope(IN_ATTEMPT.with(|inside| inside.replace(true)))
+    }
+}
+
+impl Drop for AttemptScope {
+    #[inline]
+    fn drop(&mut self) {
+        IN_ATTEMPT.with(|inside| inside.set(self.0));
+    }
+}
+
+/// An attempt future, polled inside an [`AttemptScope`]: a `#[retryable]`
+/// call awaited in it (polled on the same task, so on the same thread, within
+/// this poll) sees that it is nested. A spawned task is polled elsewhere.
+struct InAttempt<'a, F>(Pin<&'a mut F>);
+
+impl<F: Future> Future for InAttempt<'_, F> {
+    type Output = F::Output;
+
+    #[inline]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let _scope = AttemptScope::enter();
+        self.0.as_mut().poll(cx)
     }
 }
 
 impl Controller {
     /// Starts a call: takes the call site's cached settings, deposits into its
-    /// budget, and reads the clock only if the policy has a deadline.
+    /// budget, notes whether it runs inside another call's attempt, and reads
+    /// the clock only if the policy has a deadline.
     #[inline]
     #[must_use]
     pub fn start(site: &'static CallSite) -> Self {
         let resolved = site.resolve();
         resolved.budget.deposit();
+        let nested = IN_ATTEMPT.with(Cell::get);
         Controller {
             site,
             resolved,
             attempts: 0,
-            started: resolved.policy.max_elapsed.is_some().then(crate::clock::now),
+            started: resolved
+                .policy
+                .max_elapsed
+                .is_some()
+                .then(crate::clock::now),
             previous_delay: Duration::ZERO,
             permit: None,
+            single: nested && resolved.policy.nested == Nested::Single,
         }
     }
 
-    /// Runs one attempt (under the breaker and the attempt timeout), then
-    /// decides: `Break` with the value to return, or `Continue` with the
-    /// [`Retry`] to make after [`pause`](Self::pause).
-    ///
-    /// The generated loop drops the attempt future as soon as this returns, so
-    /// whatever the attempt held (a connection, a lock guard, the `&mut self`
-    /// borrow) is released before the backoff sleep, not after it.
-    ///
-    /// `classify` is only called on errors that did not come from the framework
-    /// itself; `reject` turns the framework's refusals into the caller's error
-    /// type; `describe` shows an error in events, if its type is `Debug`.
-    pub async fn attempt<F, E, C, R, D>(
-        &mut self,
-        attempt: std::pin::Pin<&mut F>,
-        classify: C,
-        reject: R,
-        describe: D,
-    ) -> ControlFlow<F::Output, Retry<E>>
-    where
-        F: Future,
-        F::Output: ReturnsResult<Err = E>,
-        C: FnOnce(&E) -> Class,
-        R: FnOnce(Rejected) -> E,
-        D: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Debug>,
-    {
+    /// Before an attempt: counts it and, for the first, asks the breaker (a
+    /// retry's permit was taken after its backoff sleep). `Err` when the
+    /// breaker refuses the call.
+    #[inline]
+    fn admit(&mut self) -> Result<(), Rejected> {
         self.attempts += 1;
         self.resolved.metrics.attempt();
         // The permit lives in the controller, not across the await as a local:
-        // a retry's permit was taken after its backoff sleep, and a dropped call
-        // drops it with the controller.
+        // a dropped call drops it with the controller.
         if self.attempts == 1 {
             // `started` was read (if the policy has a deadline) in this same poll:
             // the breaker can time the attempt from it.
@@ -117,45 +150,115 @@ impl Controller {
                         breaker,
                         "circuit breaker open: call rejected"
                     );
-                    // A refusal does no I/O, so it would never yield: spend the
-                    // task's cooperative budget like any resource, or a loop of
-                    // refused calls starves the runtime.
-                    tokio::task::coop::consume_budget().await;
-                    return ControlFlow::Break(F::Output::from_err(reject(
-                        Rejected::BreakerOpen { breaker },
-                    )));
+                    return Err(Rejected::BreakerOpen { breaker });
                 }
             }
         }
+        Ok(())
+    }
 
-        let policy = &self.resolved.policy;
-        let (error, class) = match policy.attempt_timeout {
-            None => match attempt.await.into_result() {
-                Ok(value) => return self.succeeded(value),
-                Err(error) => {
-                    let class = classify(&error);
-                    (error, class)
-                }
-            },
+    /// Runs one attempt (under the breaker and the attempt timeout), then
+    /// decides: `Break` with the value to return, or `Continue` with the
+    /// [`Retry`] to make after [`pause`](Self::pause).
+    ///
+    /// The generated loop drops the attempt future as soon as this returns, so
+    /// whatever the attempt held (a connection, a lock guard, the `&mut self`
+    /// borrow) is released before the backoff sleep, not after it.
+    ///
+    /// `classify` is only called on errors that did not come from the framework
+    /// itself; `reject` turns the framework's refusals into the caller's error
+    /// type; `describe` shows an error in events, if its type is `Debug`.
+    pub async fn attempt<F, E, C, R, D>(
+        &mut self,
+        attempt: Pin<&mut F>,
+        classify: C,
+        reject: R,
+        describe: D,
+    ) -> ControlFlow<F::Output, Retry<E>>
+    where
+        F: Future,
+        F::Output: ReturnsResult<Err = E>,
+        C: FnOnce(&E) -> Class,
+        R: FnOnce(Rejected) -> E,
+        D: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Debug>,
+    {
+        if let Err(refused) = self.admit() {
+            // A refusal does no I/O, so it would never yield: spend the task's
+            // cooperative budget like any resource, or a loop of refused calls
+            // starves the runtime.
+            tokio::task::coop::consume_budget().await;
+            return ControlFlow::Break(F::Output::from_err(reject(refused)));
+        }
+        let attempt = InAttempt(attempt);
+        let outcome = match self.resolved.policy.attempt_timeout {
+            None => attempt.await.into_result(),
             Some(limit) => match tokio::time::timeout(limit, attempt).await {
-                Ok(output) => match output.into_result() {
-                    Ok(value) => return self.succeeded(value),
-                    Err(error) => {
-                        let class = classify(&error);
-                        (error, class)
-                    }
-                },
+                Ok(output) => output.into_result(),
                 Err(_elapsed) => {
                     let rejected = Rejected::AttemptTimeout {
                         attempt: self.attempts,
                         timeout: limit,
                     };
-                    (reject(rejected), Class::Transient)
+                    return self.failed(reject(rejected), Class::Transient, describe);
                 }
             },
         };
-        self.record(Some(class));
+        match outcome {
+            Ok(value) => self.succeeded(value),
+            Err(error) => {
+                let class = classify(&error);
+                self.failed(error, class, describe)
+            }
+        }
+    }
 
+    /// [`attempt`](Self::attempt) for a sync function: runs `attempt` on this
+    /// thread, under the breaker. Sync attempts have no timeout (an `install`
+    /// that gives a sync call site's policy one is refused).
+    pub fn attempt_sync<O, E, C, R, D>(
+        &mut self,
+        attempt: impl FnOnce() -> O,
+        classify: C,
+        reject: R,
+        describe: D,
+    ) -> ControlFlow<O, Retry<E>>
+    where
+        O: ReturnsResult<Err = E>,
+        C: FnOnce(&E) -> Class,
+        R: FnOnce(Rejected) -> E,
+        D: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Debug>,
+    {
+        if let Err(refused) = self.admit() {
+            return ControlFlow::Break(O::from_err(reject(refused)));
+        }
+        let outcome = {
+            let _scope = AttemptScope::enter();
+            attempt()
+        };
+        match outcome.into_result() {
+            Ok(value) => self.succeeded(value),
+            Err(error) => {
+                let class = classify(&error);
+                self.failed(error, class, describe)
+            }
+        }
+    }
+
+    #[inline]
+    fn succeeded<O: ReturnsResult, X>(&mut self, value: O::Ok) -> ControlFlow<O, X> {
+        self.record(None);
+        self.resolved.metrics.ok();
+        ControlFlow::Break(O::from_ok(value))
+    }
+
+    /// After a failed attempt: records it, then decides between a retry (with
+    /// its delay) and giving up.
+    fn failed<O, E, D>(&mut self, error: E, class: Class, describe: D) -> ControlFlow<O, Retry<E>>
+    where
+        O: ReturnsResult<Err = E>,
+        D: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Debug>,
+    {
+        self.record(Some(class));
         match self.next_delay(class) {
             Ok(delay) => {
                 tracing::info!(
@@ -176,13 +279,6 @@ impl Controller {
         }
     }
 
-    #[inline]
-    fn succeeded<O: ReturnsResult, X>(&mut self, value: O::Ok) -> ControlFlow<O, X> {
-        self.record(None);
-        self.resolved.metrics.ok();
-        ControlFlow::Break(O::from_ok(value))
-    }
-
     /// Sleeps the backoff delay of `retry`, then asks the breaker for the
     /// next attempt: `Continue` to make it, or `Break` with the last real
     /// error when the breaker refuses.
@@ -192,8 +288,27 @@ impl Controller {
         D: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Debug>,
     {
         tokio::time::sleep(retry.delay).await;
-        // The breaker is consulted before every attempt; a refused retry
-        // returns the last real error.
+        self.readmit(retry, describe)
+    }
+
+    /// [`pause`](Self::pause) for a sync function: the sleep blocks the thread
+    /// (or advances its [`ManualClock`](crate::ManualClock)).
+    pub fn pause_sync<O, E, D>(&mut self, retry: Retry<E>, describe: D) -> ControlFlow<O>
+    where
+        O: ReturnsResult<Err = E>,
+        D: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Debug>,
+    {
+        crate::clock::sleep_blocking(retry.delay);
+        self.readmit(retry, describe)
+    }
+
+    /// After the backoff sleep: the breaker is consulted before every
+    /// attempt; a refused retry returns the last real error.
+    fn readmit<O, E, D>(&mut self, retry: Retry<E>, describe: D) -> ControlFlow<O>
+    where
+        O: ReturnsResult<Err = E>,
+        D: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Debug>,
+    {
         match self.resolved.breaker.map(|b| b.acquire(None)) {
             None => {}
             Some(Some(permit)) => self.permit = Some(permit),
@@ -206,7 +321,8 @@ impl Controller {
     }
 
     /// Returns `error`, with an event saying why retrying stopped. A permanent
-    /// error on the first attempt is an ordinary answer: no event.
+    /// error on the first attempt is an ordinary answer: no event. A nested
+    /// call's single attempt gets a `DEBUG` event (its outer call retries).
     fn give_up<O, D, X>(
         &self,
         reason: GiveUp,
@@ -219,7 +335,17 @@ impl Controller {
         D: for<'e> Fn(&'e O::Err) -> Option<&'e dyn fmt::Debug>,
     {
         self.resolved.metrics.error();
-        if reason != GiveUp::Permanent || self.attempts > 1 {
+        if reason == GiveUp::Nested {
+            // Not a give-up of the whole operation: the outer call decides.
+            tracing::debug!(
+                call_site = self.site.name(),
+                nested = true,
+                reason = reason.as_str(),
+                class = ?class,
+                error = ?Shown(describe(&error)),
+                "nested call: single attempt failed; the outer call retries",
+            );
+        } else if reason != GiveUp::Permanent || self.attempts > 1 {
             tracing::warn!(
                 call_site = self.site.name(),
                 attempts = self.attempts,
@@ -246,6 +372,9 @@ impl Controller {
         let policy = self.resolved.policy;
         if class == Class::Permanent {
             return Err(GiveUp::Permanent);
+        }
+        if self.single {
+            return Err(GiveUp::Nested);
         }
         if self.attempts >= policy.max_attempts {
             return Err(GiveUp::Attempts);

@@ -269,7 +269,8 @@ impl Breaker {
     #[inline]
     fn is_slow(&self, started: Option<Instant>) -> bool {
         started.is_some_and(|started| {
-            crate::clock::now().saturating_duration_since(started) >= self.settings.slow_call_duration
+            crate::clock::now().saturating_duration_since(started)
+                >= self.settings.slow_call_duration
         })
     }
 

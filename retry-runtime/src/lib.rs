@@ -136,8 +136,8 @@ pub use defaults::{Defaults, DefaultsError, DefaultsProblem, check_defaults, reg
 pub use policy::{Backoff, Jitter, Nested, Policy};
 pub use registry::{
     BreakerHandle, BreakerSnapshot, BudgetHandle, BudgetSnapshot, CallSite, CallSiteSnapshot,
-    InstallError, NameKind, Snapshot, UndefinedName, breaker, budget, call_sites, current_config,
-    install, reset_state, snapshot,
+    InstallError, NameKind, Snapshot, SyncTimeout, UndefinedName, breaker, budget, call_sites,
+    current_config, install, reset_state, snapshot,
 };
 pub use rejected::Rejected;
 

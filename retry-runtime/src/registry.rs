@@ -116,6 +116,10 @@ pub fn install(config: Config) -> Result<(), InstallError> {
     if !missing.is_empty() {
         return Err(InstallError::UndefinedNames { missing });
     }
+    let timed = sync_sites_with_attempt_timeout(&config);
+    if !timed.is_empty() {
+        return Err(InstallError::SyncAttemptTimeout { sites: timed });
+    }
     // Under the objects lock, so that no call site resolves against the old
     // config and re-creates an object it just dropped.
     let mut objects = objects();
@@ -207,10 +211,60 @@ pub enum InstallError {
         /// Every missing name, with the call sites that use it.
         missing: Vec<UndefinedName>,
     },
+    /// Sync call sites whose policy has an `attempt_timeout`: a sync attempt
+    /// cannot be cancelled, so the timeout could not be kept.
+    #[error("{}", render_sync_timeouts(sites))]
+    SyncAttemptTimeout {
+        /// Each sync call site concerned.
+        sites: Vec<SyncTimeout>,
+    },
     /// A library's [`defaults!`](crate::defaults!) block is invalid, or two
     /// libraries define a name differently that the config does not define.
     #[error("config not installed (the running one stays in force): {0}")]
     Defaults(#[from] crate::DefaultsError),
+}
+
+/// A sync call site whose policy has an `attempt_timeout`, from
+/// [`InstallError::SyncAttemptTimeout`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SyncTimeout {
+    /// The call site.
+    pub site: &'static CallSite,
+    /// Its policy's name.
+    pub policy: String,
+    /// The timeout the policy sets.
+    pub attempt_timeout: std::time::Duration,
+}
+
+fn sync_sites_with_attempt_timeout(config: &Config) -> Vec<SyncTimeout> {
+    call_sites()
+        .iter()
+        .filter(|site| site.sync)
+        .filter_map(|site| {
+            let timeout = config.policy(site.policy)?.attempt_timeout?;
+            Some(SyncTimeout {
+                site,
+                policy: site.policy.to_owned(),
+                attempt_timeout: timeout,
+            })
+        })
+        .collect()
+}
+
+fn render_sync_timeouts(sites: &[SyncTimeout]) -> String {
+    use fmt::Write as _;
+    let mut out = String::from(
+        "config not installed (the running one stays in force): a sync function's attempt cannot be cancelled, so its policy cannot have an attempt_timeout",
+    );
+    for t in sites {
+        let _ = write!(
+            out,
+            "\n  - {} ({}:{}) is sync and uses policy `{}`, whose key `policies.{}.attempt_timeout` is {:?}; remove that key (or set it to \"none\"), give this function a policy without one, or make it `async fn`",
+            t.site.name, t.site.file, t.site.line, t.policy, t.policy, t.attempt_timeout
+        );
+    }
+    out
 }
 
 fn render_missing(missing: &[UndefinedName]) -> String {
@@ -294,6 +348,7 @@ pub struct CallSite {
     breaker: Option<&'static str>,
     budget: &'static str,
     idempotent: bool,
+    sync: bool,
     cache: SiteCache,
 }
 
@@ -650,11 +705,37 @@ impl CallSite {
             breaker,
             budget,
             idempotent,
+            sync: false,
             cache: SiteCache {
                 generation: AtomicU64::new(0),
                 resolved: AtomicPtr::new(std::ptr::null_mut()),
             },
         }
+    }
+
+    /// Marks the site as a sync function's (generated code only).
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn synchronous(self) -> CallSite {
+        CallSite { sync: true, ..self }
+    }
+
+    /// Whether the function is sync (`fn`) rather than `async fn`: its
+    /// attempts block the thread and cannot be cancelled, so its policy may
+    /// not have an `attempt_timeout`.
+    ///
+    /// ```
+    /// use retry_runtime::retryable;
+    ///
+    /// #[retryable]
+    /// fn read() -> std::io::Result<u8> { Ok(1) }
+    ///
+    /// let site = retry_runtime::call_sites().iter().find(|s| s.name().ends_with("::read")).unwrap();
+    /// assert!(site.is_sync());
+    /// ```
+    #[must_use]
+    pub fn is_sync(&self) -> bool {
+        self.sync
     }
 
     /// The call-site name used in logs and metrics: `name = "..."`, or `module_path::fn_name`.
@@ -775,6 +856,7 @@ impl fmt::Debug for CallSite {
             .field("breaker", &self.breaker)
             .field("budget", &self.budget)
             .field("idempotent", &self.idempotent)
+            .field("sync", &self.sync)
             .field("file", &self.file)
             .field("line", &self.line)
             .finish_non_exhaustive()

@@ -1,0 +1,169 @@
+//! Nested calls do not multiply retries (issue 13, DESIGN §9): a `#[retryable]`
+//! call made inside another's attempt makes a single attempt unless its
+//! policy says `nested = "retry"`; a spawned task is not nested. Async and sync.
+
+mod support;
+
+use std::io;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use retry_runtime::{ManualClock, retryable};
+
+const CONFIG: &str = r#"
+[policies.three]
+max_attempts = 3
+backoff = "constant"
+initial_delay = "10ms"
+jitter = "none"
+
+[policies.three-retrying]
+max_attempts = 3
+backoff = "constant"
+initial_delay = "10ms"
+jitter = "none"
+nested = "retry"
+"#;
+
+fn setup() {
+    support::install_once(CONFIG);
+}
+
+fn dead(bottom: &AtomicU32) -> io::Result<()> {
+    bottom.fetch_add(1, Ordering::SeqCst);
+    Err(io::ErrorKind::ConnectionRefused.into())
+}
+
+#[retryable(policy = "three")]
+async fn inner(bottom: &AtomicU32) -> io::Result<()> {
+    dead(bottom)
+}
+
+#[retryable(policy = "three-retrying")]
+async fn inner_retrying(bottom: &AtomicU32) -> io::Result<()> {
+    dead(bottom)
+}
+
+#[retryable(policy = "three")]
+async fn outer(bottom: &AtomicU32) -> io::Result<()> {
+    inner(bottom).await
+}
+
+#[retryable(policy = "three")]
+async fn outer_of_retrying(bottom: &AtomicU32) -> io::Result<()> {
+    inner_retrying(bottom).await
+}
+
+#[retryable(policy = "three")]
+async fn outer_spawning(bottom: &'static AtomicU32) -> io::Result<()> {
+    tokio::spawn(inner(bottom)).await.expect("the task ran")
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_inner_call_awaited_in_an_attempt_makes_a_single_attempt() {
+    setup();
+    let bottom = AtomicU32::new(0);
+    assert!(outer(&bottom).await.is_err());
+    assert_eq!(
+        bottom.load(Ordering::SeqCst),
+        3,
+        "3 attempts at the bottom, not 9"
+    );
+    // Called on its own, the inner function retries as usual.
+    let alone = AtomicU32::new(0);
+    assert!(inner(&alone).await.is_err());
+    assert_eq!(alone.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn nested_retry_opts_out() {
+    setup();
+    let bottom = AtomicU32::new(0);
+    assert!(outer_of_retrying(&bottom).await.is_err());
+    assert_eq!(bottom.load(Ordering::SeqCst), 9);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_spawned_task_is_not_nested() {
+    setup();
+    static BOTTOM: AtomicU32 = AtomicU32::new(0);
+    assert!(outer_spawning(&BOTTOM).await.is_err());
+    assert_eq!(BOTTOM.load(Ordering::SeqCst), 9);
+}
+
+#[retryable(policy = "three")]
+fn inner_sync(bottom: &AtomicU32) -> io::Result<()> {
+    dead(bottom)
+}
+
+#[retryable(policy = "three-retrying")]
+fn inner_sync_retrying(bottom: &AtomicU32) -> io::Result<()> {
+    dead(bottom)
+}
+
+#[retryable(policy = "three")]
+fn outer_sync(bottom: &AtomicU32) -> io::Result<()> {
+    inner_sync(bottom)
+}
+
+#[retryable(policy = "three")]
+fn outer_sync_of_retrying(bottom: &AtomicU32) -> io::Result<()> {
+    inner_sync_retrying(bottom)
+}
+
+#[retryable(policy = "three")]
+fn outer_sync_threading(bottom: &AtomicU32) -> io::Result<()> {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let _clock = ManualClock::start();
+            inner_sync(bottom)
+        })
+        .join()
+        .expect("the thread ran")
+    })
+}
+
+#[retryable(policy = "three")]
+async fn outer_async_of_sync(bottom: &AtomicU32) -> io::Result<()> {
+    inner_sync(bottom)
+}
+
+#[test]
+fn sync_inside_sync_makes_a_single_attempt() {
+    setup();
+    let clock = ManualClock::start();
+    let bottom = AtomicU32::new(0);
+    assert!(outer_sync(&bottom).is_err());
+    assert_eq!(bottom.load(Ordering::SeqCst), 3);
+    assert_eq!(clock.sleeps().len(), 2, "only the outer call slept");
+
+    let bottom = AtomicU32::new(0);
+    assert!(outer_sync_of_retrying(&bottom).is_err());
+    assert_eq!(bottom.load(Ordering::SeqCst), 9);
+
+    let bottom = AtomicU32::new(0);
+    assert!(outer_sync_threading(&bottom).is_err());
+    assert_eq!(
+        bottom.load(Ordering::SeqCst),
+        9,
+        "another thread is not nested"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_sync_call_inside_an_async_attempt_is_nested() {
+    setup();
+    let _clock = ManualClock::start();
+    let bottom = AtomicU32::new(0);
+    assert!(outer_async_of_sync(&bottom).await.is_err());
+    assert_eq!(bottom.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn after_a_nested_call_the_thread_is_no_longer_inside_an_attempt() {
+    setup();
+    let bottom = AtomicU32::new(0);
+    assert!(outer(&bottom).await.is_err());
+    let later = AtomicU32::new(0);
+    assert!(inner(&later).await.is_err());
+    assert_eq!(later.load(Ordering::SeqCst), 3);
+}
