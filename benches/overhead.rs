@@ -2,7 +2,10 @@
 //! through `#[retryable]` (policy only; with a breaker; with a breaker and a named
 //! budget), and through `backon`, `tokio-retry2` and a `failsafe` breaker.
 //! A second group runs `#[retryable]` functions without a breaker and with one
-//! breaker and one budget, from one thread and from two at once. See BENCHMARKS.md for results.
+//! breaker and one budget, from one thread and from two at once. A third group
+//! does the same for sync functions, against `retry` 2.x and backon's blocking
+//! retry; a fourth measures a nested call (one `#[retryable]` inside another's
+//! attempt). See BENCHMARKS.md for results.
 //!
 //! ```text
 //! cargo bench --bench overhead
@@ -78,6 +81,39 @@ async fn with_deadline_breaker_and_budget(x: u64) -> io::Result<u64> {
 /// As above, with a breaker that does not time attempts (`slow_call_duration = "none"`).
 #[retryable(policy = "bench", breaker = "untimed", budget = "bench")]
 async fn with_untimed_breaker_and_budget(x: u64) -> io::Result<u64> {
+    op(x).await
+}
+
+/// The sync operation: trivial, but opaque to the optimizer.
+#[inline(never)]
+fn op_sync(x: u64) -> io::Result<u64> {
+    Ok(black_box(x).wrapping_add(1))
+}
+
+#[retryable(policy = "bench")]
+fn sync_policy_only(x: u64) -> io::Result<u64> {
+    op_sync(x)
+}
+
+#[retryable(policy = "bench", breaker = "bench", budget = "bench")]
+fn sync_with_breaker_and_budget(x: u64) -> io::Result<u64> {
+    op_sync(x)
+}
+
+#[retryable(policy = "bench", breaker = "untimed", budget = "bench")]
+fn sync_with_untimed_breaker_and_budget(x: u64) -> io::Result<u64> {
+    op_sync(x)
+}
+
+/// An outer call whose attempt awaits an inner `#[retryable]` call.
+#[retryable(policy = "bench")]
+async fn nested_outer(x: u64) -> io::Result<u64> {
+    policy_only(x).await
+}
+
+/// The same two layers with no retry loop anywhere.
+#[inline(never)]
+async fn plain_two_layers(x: u64) -> io::Result<u64> {
     op(x).await
 }
 
@@ -184,5 +220,50 @@ fn contention(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, success_path, contention);
+fn sync_success_path(c: &mut Criterion) {
+    use backon::BlockingRetryable;
+    install(Config::from_toml_str(CONFIG).expect("valid")).expect("installs");
+    let mut group = c.benchmark_group("sync_success_path");
+    group.bench_function("plain", |b| b.iter(|| op_sync(black_box(1))));
+    group.bench_function("retryable_policy", |b| {
+        b.iter(|| sync_policy_only(black_box(1)))
+    });
+    group.bench_function("retryable_breaker_budget", |b| {
+        b.iter(|| sync_with_breaker_and_budget(black_box(1)))
+    });
+    group.bench_function("retryable_untimed_breaker_budget", |b| {
+        b.iter(|| sync_with_untimed_breaker_and_budget(black_box(1)))
+    });
+    group.bench_function("retry_2", |b| {
+        b.iter(|| {
+            retry::retry(
+                retry::delay::Exponential::from_millis(10).take(2),
+                || op_sync(black_box(1)),
+            )
+        })
+    });
+    group.bench_function("backon_blocking", |b| {
+        b.iter(|| {
+            (|| op_sync(black_box(1)))
+                .retry(ExponentialBuilder::default().with_max_times(2))
+                .call()
+        })
+    });
+    group.finish();
+}
+
+fn nested(c: &mut Criterion) {
+    install(Config::from_toml_str(CONFIG).expect("valid")).expect("installs");
+    let rt = runtime();
+    let mut group = c.benchmark_group("nested");
+    group.bench_function("plain_two_layers", |b| {
+        b.to_async(&rt).iter(|| plain_two_layers(black_box(1)))
+    });
+    group.bench_function("retryable_inside_retryable", |b| {
+        b.to_async(&rt).iter(|| nested_outer(black_box(1)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, success_path, contention, sync_success_path, nested);
 criterion_main!(benches);
