@@ -40,6 +40,8 @@ enum GiveUp {
     Deadline,
     Budget,
     Breaker,
+    RetryAfterTooLong,
+    NotIdempotent,
 }
 
 impl GiveUp {
@@ -50,6 +52,8 @@ impl GiveUp {
             GiveUp::Deadline => "deadline",
             GiveUp::Budget => "retry budget exhausted",
             GiveUp::Breaker => "circuit breaker open",
+            GiveUp::RetryAfterTooLong => "retry-after too long",
+            GiveUp::NotIdempotent => "not idempotent",
         }
     }
 }
@@ -79,7 +83,7 @@ impl Controller {
     /// `classify` is only called on errors that did not come from the framework
     /// itself; `reject` turns the framework's refusals into the caller's error
     /// type; `describe` shows an error in events, if its type is `Debug`.
-    pub async fn attempt<F, E, C, R, D>(
+    pub async fn attempt<F, E, C, K, R, D>(
         &mut self,
         attempt: std::pin::Pin<&mut F>,
         classify: C,
@@ -89,7 +93,8 @@ impl Controller {
     where
         F: Future,
         F::Output: ReturnsResult<Err = E>,
-        C: FnOnce(&E) -> Class,
+        C: FnOnce(&E) -> K,
+        K: Into<Verdict>,
         R: FnOnce(Rejected) -> E,
         D: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Debug>,
     {
@@ -121,7 +126,7 @@ impl Controller {
         }
 
         let policy = &self.resolved.policy;
-        let (error, class) = match policy.attempt_timeout {
+        let (error, Verdict { class, replay_safe }) = match policy.attempt_timeout {
             None => match attempt.await.into_result() {
                 Ok(value) => {
                     self.record(Outcome::Success);
@@ -129,8 +134,8 @@ impl Controller {
                     return ControlFlow::Break(F::Output::from_ok(value));
                 }
                 Err(error) => {
-                    let class = classify(&error);
-                    (error, class)
+                    let verdict = classify(&error).into();
+                    (error, verdict)
                 }
             },
             Some(limit) => match tokio::time::timeout(limit, attempt).await {
@@ -141,8 +146,8 @@ impl Controller {
                         return ControlFlow::Break(F::Output::from_ok(value));
                     }
                     Err(error) => {
-                        let class = classify(&error);
-                        (error, class)
+                        let verdict = classify(&error).into();
+                        (error, verdict)
                     }
                 },
                 Err(_elapsed) => {
@@ -150,7 +155,7 @@ impl Controller {
                         attempt: self.attempts,
                         timeout: limit,
                     };
-                    (reject(rejected), Class::Transient)
+                    (reject(rejected), Class::Transient.into())
                 }
             },
         };
@@ -160,6 +165,11 @@ impl Controller {
             Outcome::Failure
         };
         self.record(outcome);
+        // The error knows the attempt may have had its effect (a POST that
+        // reached the server): repeat it only if the author said it is safe.
+        if !replay_safe && class != Class::Permanent && !self.site.idempotent() {
+            return self.give_up(GiveUp::NotIdempotent, class, error, describe);
+        }
 
         match self.next_delay(class) {
             Ok(delay) => {
@@ -230,6 +240,11 @@ impl Controller {
         }
         if self.attempts >= policy.max_attempts {
             return Err(GiveUp::Attempts);
+        }
+        if let (Class::RetryAfter(hint), Some(max)) = (class, policy.max_retry_after)
+            && hint > max
+        {
+            return Err(GiveUp::RetryAfterTooLong);
         }
         let (delay, backoff) = match class {
             Class::RetryAfter(delay) => (delay, self.previous_delay),
@@ -329,11 +344,31 @@ impl<T: Clone> CloneArg for T {
     }
 }
 
+/// An error's class, and whether its attempt may be repeated by a function not
+/// marked `idempotent` ([`Classify::replay_safe`](crate::Classify::replay_safe)).
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verdict {
+    pub class: Class,
+    pub replay_safe: bool,
+}
+
+/// `retry_if` decides alone: its verdicts are always safe to replay.
+impl From<Class> for Verdict {
+    #[inline]
+    fn from(class: Class) -> Self {
+        Verdict {
+            class,
+            replay_safe: true,
+        }
+    }
+}
+
 /// The classification of errors when no `retry_if` is given.
 #[doc(hidden)]
 #[inline]
-pub fn classify<E: crate::Classify + ?Sized>(error: &E) -> Class {
-    error.classify()
+pub fn classify<E: crate::Classify + ?Sized>(error: &E) -> Verdict {
+    Verdict { class: error.classify(), replay_safe: error.replay_safe() }
 }
 
 /// The classification of errors under `retry_if = predicate`.
