@@ -20,17 +20,29 @@
 //! file and the built-in presets.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "anyhow")]
+mod anyhow;
 mod attempt;
 mod breaker;
 mod budget;
 mod classify;
 pub mod config;
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub mod http;
 pub mod metrics;
 mod policy;
 mod registry;
 mod rejected;
+#[cfg(feature = "reqwest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
+pub mod reqwest;
 mod shard;
+#[cfg(feature = "tonic")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
+pub mod tonic;
 
 #[doc(hidden)]
 #[path = "private.rs"]
