@@ -76,10 +76,7 @@ fn generic_enums_bound_only_transparent_fields() {
     assert_eq!(inner.classify(), Class::Transient);
     let meta: Layered<io::Error, NotClassify> = Layered::Meta(NotClassify);
     assert_eq!(meta.classify(), Class::Permanent);
-    assert_eq!(
-        Layered::<Rejected, ()>::Busy.classify(),
-        Class::Transient
-    );
+    assert_eq!(Layered::<Rejected, ()>::Busy.classify(), Class::Transient);
 }
 
 #[derive(Debug, Classify)]
@@ -107,7 +104,11 @@ fn structs_have_one_class() {
     assert_eq!(Flaky.classify(), Class::Transient);
     let wait = Duration::from_millis(1500);
     assert_eq!(
-        Throttle { wait, reason: "quota" }.classify(),
+        Throttle {
+            wait,
+            reason: "quota"
+        }
+        .classify(),
         Class::RetryAfter(wait)
     );
 }

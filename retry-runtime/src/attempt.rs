@@ -368,7 +368,10 @@ impl From<Class> for Verdict {
 #[doc(hidden)]
 #[inline]
 pub fn classify<E: crate::Classify + ?Sized>(error: &E) -> Verdict {
-    Verdict { class: error.classify(), replay_safe: error.replay_safe() }
+    Verdict {
+        class: error.classify(),
+        replay_safe: error.replay_safe(),
+    }
 }
 
 /// The classification of errors under `retry_if = predicate`.

@@ -78,7 +78,11 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         // delay-seconds = 1*DIGIT; a number too large for u64 is "a very long time".
-        return Some(value.parse::<u64>().map_or(Duration::MAX, Duration::from_secs));
+        return Some(
+            value
+                .parse::<u64>()
+                .map_or(Duration::MAX, Duration::from_secs),
+        );
     }
     let date = httpdate::parse_http_date(value).ok()?;
     Some(
@@ -125,8 +129,14 @@ mod tests {
             let Ok(status) = StatusCode::from_u16(code) else {
                 continue;
             };
-            let transient = code == 408 || code == 429 || ((500..=599).contains(&code) && code != 501 && code != 505);
-            let expected = if transient { Class::Transient } else { Class::Permanent };
+            let transient = code == 408
+                || code == 429
+                || ((500..=599).contains(&code) && code != 501 && code != 505);
+            let expected = if transient {
+                Class::Transient
+            } else {
+                Class::Permanent
+            };
             assert_eq!(classify_status(status), expected, "status {code}");
         }
     }
@@ -141,7 +151,10 @@ mod tests {
     fn retry_after_forms() {
         assert_eq!(retry_after(&with("0")), Some(Duration::ZERO));
         assert_eq!(retry_after(&with(" 7 ")), Some(Duration::from_secs(7)));
-        assert_eq!(retry_after(&with("99999999999999999999999")), Some(Duration::MAX));
+        assert_eq!(
+            retry_after(&with("99999999999999999999999")),
+            Some(Duration::MAX)
+        );
         for malformed in ["-1", "1.5", "", "1s", "tomorrow", "+3"] {
             assert_eq!(retry_after(&with(malformed)), None, "{malformed:?}");
         }
@@ -160,6 +173,9 @@ mod tests {
             HeaderValue::from_str(&httpdate::fmt_http_date(later)).expect("an HTTP-date is ASCII"),
         );
         let wait = retry_after(&headers).expect("a future date");
-        assert!(wait > Duration::from_secs(3590) && wait <= Duration::from_secs(3600), "{wait:?}");
+        assert!(
+            wait > Duration::from_secs(3590) && wait <= Duration::from_secs(3600),
+            "{wait:?}"
+        );
     }
 }

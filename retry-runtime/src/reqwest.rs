@@ -106,7 +106,11 @@ impl Error {
     /// The error for a response that is not a success: its status, `Retry-After`
     /// and URL are kept; it is classified by [`classify_response`].
     fn from_response(response: &reqwest::Response) -> Self {
-        Error::from_parts(response.status(), response.headers(), response.url().clone())
+        Error::from_parts(
+            response.status(),
+            response.headers(),
+            response.url().clone(),
+        )
     }
 
     fn from_parts(status: StatusCode, headers: &HeaderMap, url: reqwest::Url) -> Self {

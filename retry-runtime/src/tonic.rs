@@ -43,7 +43,9 @@ const PUSHBACK: &str = "grpc-retry-pushback-ms";
 #[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
 impl Classify for Status {
     fn classify(&self) -> Class {
-        if let Some(rejected) = std::error::Error::source(self).and_then(|s| s.downcast_ref::<Rejected>()) {
+        if let Some(rejected) =
+            std::error::Error::source(self).and_then(|s| s.downcast_ref::<Rejected>())
+        {
             return rejected.classify();
         }
         match self.code() {
@@ -73,7 +75,11 @@ fn pushback(status: &Status) -> Option<Duration> {
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    Some(value.parse::<u64>().map_or(Duration::MAX, Duration::from_millis))
+    Some(
+        value
+            .parse::<u64>()
+            .map_or(Duration::MAX, Duration::from_millis),
+    )
 }
 
 /// `BreakerOpen` becomes `Unavailable`, `AttemptTimeout` becomes

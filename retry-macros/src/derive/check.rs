@@ -99,7 +99,10 @@ pub(crate) fn check(input: Input, errors: &mut darling::error::Accumulator) -> P
 }
 
 enum Owner<'a> {
-    Variant { variant: String, enumeration: &'a str },
+    Variant {
+        variant: String,
+        enumeration: &'a str,
+    },
     Struct(&'a str),
 }
 

@@ -60,7 +60,9 @@ pub(crate) fn expand(plan: &Plan, complete: bool) -> TokenStream {
         _ => None,
     });
     let all_transparent = !arms.is_empty()
-        && arms.iter().all(|arm| matches!(arm.how, How::Transparent(..)))
+        && arms
+            .iter()
+            .all(|arm| matches!(arm.how, How::Transparent(..)))
         && complete;
     let replay_rest = (!all_transparent).then(|| quote!(_ => true,));
     let classify_rest = (!complete).then(|| quote!(_ => ::core::unreachable!(),));

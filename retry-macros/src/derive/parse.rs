@@ -104,7 +104,10 @@ pub(crate) struct Field {
 }
 
 /// Parses the input; on a mistake, returns what could be read and the errors.
-pub(crate) fn parse(input: &syn::DeriveInput, errors: &mut darling::error::Accumulator) -> Option<Input> {
+pub(crate) fn parse(
+    input: &syn::DeriveInput,
+    errors: &mut darling::error::Accumulator,
+) -> Option<Input> {
     let (place, shape) = match &input.data {
         syn::Data::Enum(data) => {
             let variants = data
@@ -153,7 +156,11 @@ pub(crate) fn parse(input: &syn::DeriveInput, errors: &mut darling::error::Accum
     })
 }
 
-fn fields_of(fields: &syn::Fields, owner: &str, errors: &mut darling::error::Accumulator) -> Vec<Field> {
+fn fields_of(
+    fields: &syn::Fields,
+    owner: &str,
+    errors: &mut darling::error::Accumulator,
+) -> Vec<Field> {
     fields
         .iter()
         .enumerate()
