@@ -120,7 +120,10 @@ async fn a_longer_hint_gives_up_at_once_with_that_error() {
     assert_eq!(start.elapsed(), Duration::from_secs(1));
     assert_eq!(calls.load(Ordering::SeqCst), 2);
     let give_up = capture.give_up();
-    assert_eq!(give_up.get("reason").map(String::as_str), Some("retry-after too long"));
+    assert_eq!(
+        give_up.get("reason").map(String::as_str),
+        Some("retry-after too long")
+    );
     assert_eq!(give_up.get("attempts").map(String::as_str), Some("2"));
 }
 
@@ -156,11 +159,18 @@ async fn an_error_that_is_not_replay_safe_is_returned_unless_idempotent() {
     assert!(sends(&calls).await.is_err());
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     let give_up = capture.give_up();
-    assert_eq!(give_up.get("reason").map(String::as_str), Some("not idempotent"));
+    assert_eq!(
+        give_up.get("reason").map(String::as_str),
+        Some("not idempotent")
+    );
 
     let calls = AtomicU32::new(0);
     assert!(sends_idempotent(&calls).await.is_err());
-    assert_eq!(calls.load(Ordering::SeqCst), 4, "every attempt of the policy");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        4,
+        "every attempt of the policy"
+    );
 }
 
 /// Records the fields of each `giving up` event.
