@@ -313,7 +313,12 @@ impl<T, E> ReturnsResult for Result<T, E> {
 #[diagnostic::on_unimplemented(
     message = "`#[retryable]` needs `{Self}: From<retry_runtime::Rejected>`",
     label = "the framework reports attempt timeouts and open breakers as `{Self}`, but cannot build one",
-    note = "add `impl From<retry_runtime::Rejected> for {Self}` (for example a `Rejected(retry_runtime::Rejected)` variant)"
+    note = "for an error type of yours, add `impl From<retry_runtime::Rejected> for {Self}` (for example a \
+            `Refused(#[from] retry_runtime::Rejected)` variant with thiserror)",
+    note = "another crate's error type cannot have that impl (the orphan rule): for `reqwest::Error` return \
+            `retry_runtime::reqwest::Error` (feature `reqwest`), which `?` converts to; `anyhow::Error` needs only the \
+            feature `anyhow`, `tonic::Status` the feature `tonic`; wrap any other in an enum of yours with \
+            `#[derive(Classify)]`, a `#[classify(transparent)] Inner(#[from] TheirError)` variant and a `Rejected` one"
 )]
 pub trait FromRejected {
     fn from_rejected(rejected: Rejected) -> Self;

@@ -49,8 +49,13 @@ pub enum Class {
 #[diagnostic::on_unimplemented(
     message = "`#[retryable]` cannot tell which `{Self}` errors are worth retrying",
     label = "`{Self}` does not implement `retry_runtime::Classify`",
-    note = "implement `retry_runtime::Classify` for `{Self}` to say which errors are transient, \
-            or add `retry_if = some_fn` (a `fn(&{Self}) -> bool`) to the attribute"
+    note = "for an error type of yours, add `#[derive(retry_runtime::Classify)]` and mark its variants \
+            `#[classify(transient)]`, `#[classify(permanent)]`, `#[classify(retry_after)]` or `#[classify(transparent)]` \
+            (or implement the trait by hand), or add `retry_if = some_fn` (a `fn(&{Self}) -> bool`) to the attribute",
+    note = "for another crate's error type: `anyhow::Error` and `tonic::Status` implement it with the \
+            `retry-runtime` features `anyhow` and `tonic`; for `reqwest::Error` return `retry_runtime::reqwest::Error` \
+            (feature `reqwest`); for any other, wrap it in an enum of yours with `#[derive(Classify)]` and a \
+            `#[classify(transparent)]` or classified variant"
 )]
 pub trait Classify {
     /// Whether this failure is transient, permanent, or comes with a retry-after hint.
@@ -111,11 +116,28 @@ impl<E: Classify + ?Sized> Classify for std::sync::Arc<E> {
     }
 }
 
-/// The class of a derived `Classify`'s `#[classify(transparent)]` field.
+/// `Classify`, as a derived `Classify`'s `#[classify(transparent)]` field needs it.
 #[doc(hidden)]
-#[inline]
-pub fn classify_field<E: Classify + ?Sized>(field: &E) -> Class {
-    field.classify()
+#[diagnostic::on_unimplemented(
+    message = "`#[classify(transparent)]` uses the field's own `Classify`, and `{Self}` does not implement it",
+    label = "this field is `{Self}`, which does not implement `retry_runtime::Classify`",
+    note = "give the variant a class of its own instead (`#[classify(transient)]`, `#[classify(permanent)]`), \
+            or implement `retry_runtime::Classify` for `{Self}` (`#[derive(Classify)]` on a type of yours)"
+)]
+pub trait TransparentField {
+    fn field_class(&self) -> Class;
+    fn field_replay_safe(&self) -> bool;
+}
+
+impl<E: Classify + ?Sized> TransparentField for E {
+    #[inline]
+    fn field_class(&self) -> Class {
+        self.classify()
+    }
+    #[inline]
+    fn field_replay_safe(&self) -> bool {
+        self.replay_safe()
+    }
 }
 
 /// The field a derived `Classify` reads under `#[classify(retry_after)]`.

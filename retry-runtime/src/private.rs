@@ -5,7 +5,7 @@ pub use crate::attempt::{
     CloneArg, Controller, Describe, DescribeDebug, DescribeOpaque, FromRejected, ReturnsResult,
     classify, retry_if,
 };
-pub use crate::classify::{RetryAfterField, classify_field};
+pub use crate::classify::{RetryAfterField, TransparentField};
 pub use crate::registry::{CALL_SITES, CallSite};
 pub use core::ops::ControlFlow;
 pub use linkme;

@@ -40,7 +40,7 @@ impl How {
     }
 }
 
-pub(crate) fn check(input: Input, errors: &mut darling::error::Accumulator) -> Plan {
+pub(crate) fn check(input: Input, errors: &mut Vec<Error>) -> Plan {
     let krate = input
         .krate
         .clone()
@@ -70,7 +70,8 @@ pub(crate) fn check(input: Input, errors: &mut darling::error::Accumulator) -> P
                         variant: variant.ident.to_string(),
                         enumeration: &name,
                     };
-                    resolve(&owner, variant, &variant.keys, default, errors).map(|how| Arm {
+                    let quiet = input.keys_failed || variant.failed;
+                    resolve(&owner, variant, &variant.keys, default, quiet, errors).map(|how| Arm {
                         variant: Some(variant.ident.clone()),
                         how,
                     })
@@ -80,7 +81,8 @@ pub(crate) fn check(input: Input, errors: &mut darling::error::Accumulator) -> P
         }
         Shape::Struct(variant) => {
             let owner = Owner::Struct(&name);
-            let arms = resolve(&owner, variant, &input.keys, None, errors)
+            let quiet = input.keys_failed || variant.failed;
+            let arms = resolve(&owner, variant, &input.keys, None, quiet, errors)
                 .map(|how| Arm { variant: None, how })
                 .into_iter()
                 .collect::<Vec<_>>();
@@ -124,12 +126,14 @@ impl Owner<'_> {
 }
 
 /// The class of one variant (or of a struct), or `None` after reporting why not.
+/// `quiet`: a mistake in its keys was reported already, so a missing class is not.
 fn resolve(
     owner: &Owner<'_>,
     variant: &Variant,
     keys: &[Key],
     default: Option<Key>,
-    errors: &mut darling::error::Accumulator,
+    quiet: bool,
+    errors: &mut Vec<Error>,
 ) -> Option<How> {
     let named = owner.named();
     if let [first, second, ..] = keys {
@@ -160,14 +164,19 @@ fn resolve(
         }
     }
     if let [(_, first), (_, second), ..] = marked.as_slice() {
-        errors.push(
-            Error::custom(format!(
+        let message = if first.kind == second.kind {
+            format!(
+                "two fields of {named} are marked `{}`: one field decides the class; keep one mark",
+                first.kind.key()
+            )
+        } else {
+            format!(
                 "two fields of {named} are marked, `{}` and `{}`: one field decides the class; keep one mark",
                 first.kind.key(),
                 second.kind.key()
-            ))
-            .with_span(&second.span),
-        );
+            )
+        };
+        errors.push(Error::custom(message).with_span(&second.span));
         return None;
     }
     let mark = marked.first().copied();
@@ -187,7 +196,9 @@ fn resolve(
         (None, None) => match default {
             Some(key) => key,
             None => {
-                errors.push(no_class(owner).with_span(&variant.ident));
+                if !quiet {
+                    errors.push(no_class(owner).with_span(&variant.ident));
+                }
                 return None;
             }
         },

@@ -47,15 +47,21 @@ pub(crate) fn expand(plan: &Plan, complete: bool) -> TokenStream {
                 let at = ty.span();
                 let field = syn::Ident::new("__classify_field", Span::mixed_site().located_at(at));
                 let private = relocate(quote!(#krate::__private), at);
-                quote_spanned!(at=> #private::classify_field(#field))
+                quote_spanned!(at=> #private::TransparentField::field_class(#field))
             }
         };
         quote!(#pattern => #class,)
     });
+    // Located at the field like the `classify` arm: a field that does not
+    // classify is reported once, there.
     let replay_arms = arms.iter().filter_map(|arm| match &arm.how {
-        How::Transparent(..) => {
+        How::Transparent(_, ty) => {
             let pattern = pattern(&arm.variant, &arm.how);
-            Some(quote!(#pattern => #krate::Classify::replay_safe(#field),))
+            let at = ty.span();
+            let field = syn::Ident::new("__classify_field", Span::mixed_site().located_at(at));
+            let private = relocate(quote!(#krate::__private), at);
+            let call = quote_spanned!(at=> #private::TransparentField::field_replay_safe(#field));
+            Some(quote!(#pattern => #call,))
         }
         _ => None,
     });

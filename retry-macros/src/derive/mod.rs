@@ -17,21 +17,16 @@ pub(crate) fn derive(input: TokenStream) -> TokenStream {
         Ok(input) => input,
         Err(error) => return error.to_compile_error(),
     };
-    let mut errors = darling::Error::accumulator();
+    let mut errors = Vec::new();
     let Some(parsed) = parse::parse(&input, &mut errors) else {
-        return errors
-            .finish()
-            .err()
-            .map(darling::Error::write_errors)
-            .unwrap_or_default();
+        return darling::Error::multiple(errors).write_errors();
     };
     let plan = check::check(parsed, &mut errors);
-    match errors.finish() {
-        Ok(()) => expand::expand(&plan, true),
-        Err(error) => {
-            let mut out = error.write_errors();
-            out.extend(expand::expand(&plan, false));
-            out
-        }
+    if errors.is_empty() {
+        expand::expand(&plan, true)
+    } else {
+        let mut out = darling::Error::multiple(errors).write_errors();
+        out.extend(expand::expand(&plan, false));
+        out
     }
 }

@@ -81,6 +81,8 @@ pub(crate) struct Input {
     pub(crate) krate: Option<syn::Path>,
     /// The class keys on the type itself: an enum's default, a struct's class.
     pub(crate) keys: Vec<Key>,
+    /// A mistake was reported in the type's own `#[classify(...)]`.
+    pub(crate) keys_failed: bool,
     pub(crate) shape: Shape,
 }
 
@@ -95,6 +97,9 @@ pub(crate) struct Variant {
     /// Empty for a struct, whose keys are the type's.
     pub(crate) keys: Vec<Key>,
     pub(crate) fields: Vec<Field>,
+    /// A mistake was reported in a `#[classify(...)]` of the variant or its
+    /// fields: a missing class is then no news.
+    pub(crate) failed: bool,
 }
 
 pub(crate) struct Field {
@@ -106,29 +111,40 @@ pub(crate) struct Field {
 /// Parses the input; on a mistake, returns what could be read and the errors.
 pub(crate) fn parse(
     input: &syn::DeriveInput,
-    errors: &mut darling::error::Accumulator,
+    errors: &mut Vec<Error>,
 ) -> Option<Input> {
     let (place, shape) = match &input.data {
         syn::Data::Enum(data) => {
             let variants = data
                 .variants
                 .iter()
-                .map(|v| Variant {
-                    ident: v.ident.clone(),
-                    keys: keys_of(&v.attrs, Place::Variant, &v.ident.to_string(), None, errors),
-                    fields: fields_of(&v.fields, &v.ident.to_string(), errors),
+                .map(|v| {
+                    let before = errors.len();
+                    let keys = keys_of(&v.attrs, Place::Variant, &v.ident.to_string(), None, errors);
+                    let fields = fields_of(&v.fields, &v.ident.to_string(), errors);
+                    Variant {
+                        ident: v.ident.clone(),
+                        keys,
+                        fields,
+                        failed: errors.len() > before,
+                    }
                 })
                 .collect();
             (Place::Enum, Shape::Enum(variants))
         }
-        syn::Data::Struct(data) => (
-            Place::Struct,
-            Shape::Struct(Variant {
-                ident: input.ident.clone(),
-                keys: Vec::new(),
-                fields: fields_of(&data.fields, &input.ident.to_string(), errors),
-            }),
-        ),
+        syn::Data::Struct(data) => {
+            let before = errors.len();
+            let fields = fields_of(&data.fields, &input.ident.to_string(), errors);
+            (
+                Place::Struct,
+                Shape::Struct(Variant {
+                    ident: input.ident.clone(),
+                    keys: Vec::new(),
+                    fields,
+                    failed: errors.len() > before,
+                }),
+            )
+        }
         syn::Data::Union(data) => {
             errors.push(
                 Error::custom(
@@ -140,6 +156,7 @@ pub(crate) fn parse(
         }
     };
     let mut krate = None;
+    let before = errors.len();
     let keys = keys_of(
         &input.attrs,
         place,
@@ -152,6 +169,7 @@ pub(crate) fn parse(
         generics: input.generics.clone(),
         krate,
         keys,
+        keys_failed: errors.len() > before,
         shape,
     })
 }
@@ -159,7 +177,7 @@ pub(crate) fn parse(
 fn fields_of(
     fields: &syn::Fields,
     owner: &str,
-    errors: &mut darling::error::Accumulator,
+    errors: &mut Vec<Error>,
 ) -> Vec<Field> {
     fields
         .iter()
@@ -184,7 +202,7 @@ fn keys_of(
     place: Place,
     owner: &str,
     mut krate: Option<&mut Option<syn::Path>>,
-    errors: &mut darling::error::Accumulator,
+    errors: &mut Vec<Error>,
 ) -> Vec<Key> {
     let mut keys: Vec<Key> = Vec::new();
     let mut crate_seen = false;
