@@ -84,7 +84,6 @@ impl Classify for reqwest::Error {
 /// assert!(refused.rejected().is_some());
 /// ```
 #[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
-#[derive(Debug)]
 pub struct Error {
     kind: Kind,
     method: Option<Method>,
@@ -282,6 +281,33 @@ fn is_idempotent(method: &Method) -> bool {
         *method,
         Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
     )
+}
+
+/// Short enough for an event line: method, status, `Retry-After`, URL as text.
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = f.debug_struct("Error");
+        if let Some(method) = &self.method {
+            s.field("method", &format_args!("{method}"));
+        }
+        match &self.kind {
+            Kind::Reqwest(e) => s.field("reqwest", e),
+            Kind::Status {
+                status,
+                retry_after,
+                url,
+                ..
+            } => {
+                s.field("status", &format_args!("{}", status.as_u16()));
+                if let Some(after) = retry_after {
+                    s.field("retry_after", after);
+                }
+                s.field("url", &format_args!("{url}"))
+            }
+            Kind::Rejected(r) => s.field("rejected", r),
+        };
+        s.finish()
+    }
 }
 
 impl fmt::Display for Error {

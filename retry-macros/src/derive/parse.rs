@@ -109,10 +109,7 @@ pub(crate) struct Field {
 }
 
 /// Parses the input; on a mistake, returns what could be read and the errors.
-pub(crate) fn parse(
-    input: &syn::DeriveInput,
-    errors: &mut Vec<Error>,
-) -> Option<Input> {
+pub(crate) fn parse(input: &syn::DeriveInput, errors: &mut Vec<Error>) -> Option<Input> {
     let (place, shape) = match &input.data {
         syn::Data::Enum(data) => {
             let variants = data
@@ -120,7 +117,8 @@ pub(crate) fn parse(
                 .iter()
                 .map(|v| {
                     let before = errors.len();
-                    let keys = keys_of(&v.attrs, Place::Variant, &v.ident.to_string(), None, errors);
+                    let keys =
+                        keys_of(&v.attrs, Place::Variant, &v.ident.to_string(), None, errors);
                     let fields = fields_of(&v.fields, &v.ident.to_string(), errors);
                     Variant {
                         ident: v.ident.clone(),
@@ -174,11 +172,7 @@ pub(crate) fn parse(
     })
 }
 
-fn fields_of(
-    fields: &syn::Fields,
-    owner: &str,
-    errors: &mut Vec<Error>,
-) -> Vec<Field> {
+fn fields_of(fields: &syn::Fields, owner: &str, errors: &mut Vec<Error>) -> Vec<Field> {
     fields
         .iter()
         .enumerate()
