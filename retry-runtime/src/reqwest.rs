@@ -23,7 +23,7 @@
 //! |---|---|
 //! | a response whose status is not a success | [`classify_response`]: 408, 429, 5xx except 501/505 transient (`RetryAfter(d)` with a valid `Retry-After`); every other status permanent |
 //! | timeout (`is_timeout`), connect error (`is_connect`) | `Transient` |
-//! | `reqwest::Error` from `error_for_status` (`is_status`) | [`classify_status`](crate::http::classify_status) (the headers are gone) |
+//! | `reqwest::Error` from `error_for_status` (`is_status`) | [`classify_status`] (the headers are gone) |
 //! | builder, redirect, body, decode error | `Permanent` |
 //! | any other request error (the connection closed or reset mid-exchange) | `Transient` |
 //! | [`Rejected`] | as [`Rejected`] classifies: attempt timeout transient, open breaker permanent |
@@ -48,7 +48,7 @@ use crate::http::{classify_response, classify_status, retry_after};
 use crate::{Class, Classify, Rejected};
 
 /// Timeouts and connect errors are transient, a status error goes by
-/// [`classify_status`](crate::http::classify_status), builder, redirect, body
+/// [`classify_status`], builder, redirect, body
 /// and decode errors are permanent; see the [module](crate::reqwest) table.
 #[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
 impl Classify for reqwest::Error {
