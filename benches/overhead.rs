@@ -236,10 +236,9 @@ fn sync_success_path(c: &mut Criterion) {
     });
     group.bench_function("retry_2", |b| {
         b.iter(|| {
-            retry::retry(
-                retry::delay::Exponential::from_millis(10).take(2),
-                || op_sync(black_box(1)),
-            )
+            retry::retry(retry::delay::Exponential::from_millis(10).take(2), || {
+                op_sync(black_box(1))
+            })
         })
     });
     group.bench_function("backon_blocking", |b| {

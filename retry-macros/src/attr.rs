@@ -181,7 +181,7 @@ fn unknown_key(key: &str) -> Error {
 }
 
 /// Levenshtein distance; the keys are short.
-fn edit_distance(a: &str, b: &str) -> usize {
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

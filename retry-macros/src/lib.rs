@@ -8,6 +8,8 @@
 //!   user's tokens);
 //! - `expand` generates the retry loop.
 //!
+//! `#[derive(Classify)]` has the same three stages in `derive/`.
+//!
 //! On any error the function is emitted unchanged next to the errors, so the
 //! user sees our messages and not a cascade, and IDEs keep working.
 //!
@@ -15,6 +17,7 @@
 
 mod attr;
 mod check;
+mod derive;
 mod expand;
 mod self_rename;
 
@@ -26,6 +29,12 @@ use quote::ToTokens;
 #[proc_macro_attribute]
 pub fn retryable(args: TokenStream, item: TokenStream) -> TokenStream {
     expand_retryable(args.into(), item.into()).into()
+}
+
+/// Implements `Classify` from `#[classify(...)]` keys; see `retry_runtime::Classify`.
+#[proc_macro_derive(Classify, attributes(classify))]
+pub fn derive_classify(item: TokenStream) -> TokenStream {
+    derive::derive(item.into()).into()
 }
 
 fn expand_retryable(args: TokenStream2, item: TokenStream2) -> TokenStream2 {

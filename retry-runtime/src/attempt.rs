@@ -47,6 +47,8 @@ enum GiveUp {
     Budget,
     Breaker,
     Nested,
+    RetryAfterTooLong,
+    NotIdempotent,
 }
 
 impl GiveUp {
@@ -58,6 +60,8 @@ impl GiveUp {
             GiveUp::Budget => "retry budget exhausted",
             GiveUp::Breaker => "circuit breaker open",
             GiveUp::Nested => "nested: the outer call retries",
+            GiveUp::RetryAfterTooLong => "retry-after too long",
+            GiveUp::NotIdempotent => "not idempotent",
         }
     }
 }
@@ -168,7 +172,7 @@ impl Controller {
     /// `classify` is only called on errors that did not come from the framework
     /// itself; `reject` turns the framework's refusals into the caller's error
     /// type; `describe` shows an error in events, if its type is `Debug`.
-    pub async fn attempt<F, E, C, R, D>(
+    pub async fn attempt<F, E, C, K, R, D>(
         &mut self,
         attempt: Pin<&mut F>,
         classify: C,
@@ -178,7 +182,8 @@ impl Controller {
     where
         F: Future,
         F::Output: ReturnsResult<Err = E>,
-        C: FnOnce(&E) -> Class,
+        C: FnOnce(&E) -> K,
+        K: Into<Verdict>,
         R: FnOnce(Rejected) -> E,
         D: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Debug>,
     {
@@ -199,15 +204,15 @@ impl Controller {
                         attempt: self.attempts,
                         timeout: limit,
                     };
-                    return self.failed(reject(rejected), Class::Transient, describe);
+                    return self.failed(reject(rejected), Class::Transient.into(), describe);
                 }
             },
         };
         match outcome {
             Ok(value) => self.succeeded(value),
             Err(error) => {
-                let class = classify(&error);
-                self.failed(error, class, describe)
+                let verdict = classify(&error).into();
+                self.failed(error, verdict, describe)
             }
         }
     }
@@ -215,7 +220,7 @@ impl Controller {
     /// [`attempt`](Self::attempt) for a sync function: runs `attempt` on this
     /// thread, under the breaker. Sync attempts have no timeout (an `install`
     /// that gives a sync call site's policy one is refused).
-    pub fn attempt_sync<O, E, C, R, D>(
+    pub fn attempt_sync<O, E, C, K, R, D>(
         &mut self,
         attempt: impl FnOnce() -> O,
         classify: C,
@@ -224,7 +229,8 @@ impl Controller {
     ) -> ControlFlow<O, Retry<E>>
     where
         O: ReturnsResult<Err = E>,
-        C: FnOnce(&E) -> Class,
+        C: FnOnce(&E) -> K,
+        K: Into<Verdict>,
         R: FnOnce(Rejected) -> E,
         D: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Debug>,
     {
@@ -238,8 +244,8 @@ impl Controller {
         match outcome.into_result() {
             Ok(value) => self.succeeded(value),
             Err(error) => {
-                let class = classify(&error);
-                self.failed(error, class, describe)
+                let verdict = classify(&error).into();
+                self.failed(error, verdict, describe)
             }
         }
     }
@@ -253,12 +259,22 @@ impl Controller {
 
     /// After a failed attempt: records it, then decides between a retry (with
     /// its delay) and giving up.
-    fn failed<O, E, D>(&mut self, error: E, class: Class, describe: D) -> ControlFlow<O, Retry<E>>
+    fn failed<O, E, D>(
+        &mut self,
+        error: E,
+        Verdict { class, replay_safe }: Verdict,
+        describe: D,
+    ) -> ControlFlow<O, Retry<E>>
     where
         O: ReturnsResult<Err = E>,
         D: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Debug>,
     {
         self.record(Some(class));
+        // The error knows the attempt may have had its effect (a POST that
+        // reached the server): repeat it only if the author said it is safe.
+        if !replay_safe && class != Class::Permanent && !self.site.idempotent() {
+            return self.give_up(GiveUp::NotIdempotent, class, error, describe);
+        }
         match self.next_delay(class) {
             Ok(delay) => {
                 tracing::info!(
@@ -379,6 +395,11 @@ impl Controller {
         if self.attempts >= policy.max_attempts {
             return Err(GiveUp::Attempts);
         }
+        if let (Class::RetryAfter(hint), Some(max)) = (class, policy.max_retry_after)
+            && hint > max
+        {
+            return Err(GiveUp::RetryAfterTooLong);
+        }
         let (delay, backoff) = match class {
             Class::RetryAfter(delay) => (delay, self.previous_delay),
             _ => {
@@ -463,7 +484,12 @@ impl<T, E> ReturnsResult for Result<T, E> {
 #[diagnostic::on_unimplemented(
     message = "`#[retryable]` needs `{Self}: From<retry_runtime::Rejected>`",
     label = "the framework reports attempt timeouts and open breakers as `{Self}`, but cannot build one",
-    note = "add `impl From<retry_runtime::Rejected> for {Self}` (for example a `Rejected(retry_runtime::Rejected)` variant)"
+    note = "for an error type of yours, add `impl From<retry_runtime::Rejected> for {Self}` (for example a \
+            `Refused(#[from] retry_runtime::Rejected)` variant with thiserror)",
+    note = "another crate's error type cannot have that impl (the orphan rule): for `reqwest::Error` return \
+            `retry_runtime::reqwest::Error` (feature `reqwest`), which `?` converts to; `anyhow::Error` needs only the \
+            feature `anyhow`, `tonic::Status` the feature `tonic`; wrap any other in an enum of yours with \
+            `#[derive(Classify)]`, a `#[classify(transparent)] Inner(#[from] TheirError)` variant and a `Rejected` one"
 )]
 pub trait FromRejected {
     fn from_rejected(rejected: Rejected) -> Self;
@@ -495,11 +521,34 @@ impl<T: Clone> CloneArg for T {
     }
 }
 
+/// An error's class, and whether its attempt may be repeated by a function not
+/// marked `idempotent` ([`Classify::replay_safe`](crate::Classify::replay_safe)).
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verdict {
+    pub class: Class,
+    pub replay_safe: bool,
+}
+
+/// `retry_if` decides alone: its verdicts are always safe to replay.
+impl From<Class> for Verdict {
+    #[inline]
+    fn from(class: Class) -> Self {
+        Verdict {
+            class,
+            replay_safe: true,
+        }
+    }
+}
+
 /// The classification of errors when no `retry_if` is given.
 #[doc(hidden)]
 #[inline]
-pub fn classify<E: crate::Classify + ?Sized>(error: &E) -> Class {
-    error.classify()
+pub fn classify<E: crate::Classify + ?Sized>(error: &E) -> Verdict {
+    Verdict {
+        class: error.classify(),
+        replay_safe: error.replay_safe(),
+    }
 }
 
 /// The classification of errors under `retry_if = predicate`.

@@ -49,17 +49,52 @@ pub enum Class {
 #[diagnostic::on_unimplemented(
     message = "`#[retryable]` cannot tell which `{Self}` errors are worth retrying",
     label = "`{Self}` does not implement `retry_runtime::Classify`",
-    note = "implement `retry_runtime::Classify` for `{Self}` to say which errors are transient, \
-            or add `retry_if = some_fn` (a `fn(&{Self}) -> bool`) to the attribute"
+    note = "for an error type of yours, add `#[derive(retry_runtime::Classify)]` and mark its variants \
+            `#[classify(transient)]`, `#[classify(permanent)]`, `#[classify(retry_after)]` or `#[classify(transparent)]` \
+            (or implement the trait by hand), or add `retry_if = some_fn` (a `fn(&{Self}) -> bool`) to the attribute",
+    note = "for another crate's error type: `anyhow::Error` and `tonic::Status` implement it with the \
+            `retry-runtime` features `anyhow` and `tonic`; for `reqwest::Error` return `retry_runtime::reqwest::Error` \
+            (feature `reqwest`); for any other, wrap it in an enum of yours with `#[derive(Classify)]` and a \
+            `#[classify(transparent)]` or classified variant"
 )]
 pub trait Classify {
     /// Whether this failure is transient, permanent, or comes with a retry-after hint.
     fn classify(&self) -> Class;
+
+    /// Whether the failed attempt may be repeated when the function is *not*
+    /// marked `idempotent`. `true` unless the error knows better.
+    ///
+    /// An error that knows the attempt's effect may already have happened says
+    /// `false`: `retry_runtime::reqwest::Error` (feature `reqwest`) does for a
+    /// POST, PATCH or CONNECT that reached the server (see the README's "HTTP clients").
+    /// The call then gives up at once (reason `not idempotent`) unless the
+    /// function is marked `idempotent`. A derived `Classify` forwards it from
+    /// `transparent` fields.
+    ///
+    /// ```
+    /// use retry_runtime::{Class, Classify};
+    ///
+    /// struct Sent { reached_server: bool }
+    ///
+    /// impl Classify for Sent {
+    ///     fn classify(&self) -> Class { Class::Transient }
+    ///     fn replay_safe(&self) -> bool { !self.reached_server }
+    /// }
+    ///
+    /// assert!(Sent { reached_server: false }.replay_safe());
+    /// assert!(!Sent { reached_server: true }.replay_safe());
+    /// ```
+    fn replay_safe(&self) -> bool {
+        true
+    }
 }
 
 impl<E: Classify + ?Sized> Classify for &E {
     fn classify(&self) -> Class {
         (**self).classify()
+    }
+    fn replay_safe(&self) -> bool {
+        (**self).replay_safe()
     }
 }
 
@@ -67,11 +102,69 @@ impl<E: Classify + ?Sized> Classify for Box<E> {
     fn classify(&self) -> Class {
         (**self).classify()
     }
+    fn replay_safe(&self) -> bool {
+        (**self).replay_safe()
+    }
 }
 
 impl<E: Classify + ?Sized> Classify for std::sync::Arc<E> {
     fn classify(&self) -> Class {
         (**self).classify()
+    }
+    fn replay_safe(&self) -> bool {
+        (**self).replay_safe()
+    }
+}
+
+/// `Classify`, as a derived `Classify`'s `#[classify(transparent)]` field needs it.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`#[classify(transparent)]` uses the field's own `Classify`, and `{Self}` does not implement it",
+    label = "this field is `{Self}`, which does not implement `retry_runtime::Classify`",
+    note = "give the variant a class of its own instead (`#[classify(transient)]`, `#[classify(permanent)]`), \
+            or implement `retry_runtime::Classify` for `{Self}` (`#[derive(Classify)]` on a type of yours)"
+)]
+pub trait TransparentField {
+    fn field_class(&self) -> Class;
+    fn field_replay_safe(&self) -> bool;
+}
+
+impl<E: Classify + ?Sized> TransparentField for E {
+    #[inline]
+    fn field_class(&self) -> Class {
+        self.classify()
+    }
+    #[inline]
+    fn field_replay_safe(&self) -> bool {
+        self.replay_safe()
+    }
+}
+
+/// The field a derived `Classify` reads under `#[classify(retry_after)]`.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`#[classify(retry_after)]` reads a `Duration` or an `Option<Duration>`, not `{Self}`",
+    label = "this field is `{Self}`",
+    note = "make the field a `std::time::Duration` (the variant is then `Class::RetryAfter(d)`) or an `Option<Duration>` (`None` is `Class::Transient`), or give the variant another class"
+)]
+pub trait RetryAfterField {
+    fn retry_after_class(&self) -> Class;
+}
+
+impl RetryAfterField for Duration {
+    #[inline]
+    fn retry_after_class(&self) -> Class {
+        Class::RetryAfter(*self)
+    }
+}
+
+impl RetryAfterField for Option<Duration> {
+    #[inline]
+    fn retry_after_class(&self) -> Class {
+        match self {
+            Some(delay) => Class::RetryAfter(*delay),
+            None => Class::Transient,
+        }
     }
 }
 

@@ -5,6 +5,7 @@ pub use crate::attempt::{
     CloneArg, Controller, Describe, DescribeDebug, DescribeOpaque, FromRejected, Retry,
     ReturnsResult, classify, retry_if,
 };
+pub use crate::classify::{RetryAfterField, TransparentField};
 pub use crate::defaults::{DEFAULTS, Defaults};
 pub use crate::registry::{CALL_SITES, CallSite};
 pub use core::ops::ControlFlow;
