@@ -343,3 +343,38 @@ async fn resetting_a_closed_breaker_is_not_a_transition() {
         ]
     );
 }
+
+#[retryable(policy = "events", name = "events.inner")]
+async fn inner_down() -> Result<u32, E> {
+    Err(E::Down(0))
+}
+
+#[retryable(policy = "events", name = "events.outer")]
+async fn outer_of_inner() -> Result<u32, E> {
+    inner_down().await
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_nested_call_says_so_and_only_the_outer_call_retries() {
+    setup();
+    let capture = Capture::default();
+    let _guard = tracing::subscriber::set_default(capture.clone());
+    assert_eq!(outer_of_inner().await, Err(E::Down(0)));
+    let events = capture.take();
+    let nested: Vec<_> = events
+        .iter()
+        .filter(|e| e.field("nested") == "true")
+        .collect();
+    assert_eq!(nested.len(), 3, "one per outer attempt: {events:#?}");
+    for e in &nested {
+        assert_eq!(e.level, Level::DEBUG);
+        assert_eq!(e.field("call_site"), "events.inner");
+        assert_eq!(e.field("reason"), "nested: the outer call retries");
+    }
+    let retries: Vec<_> = events
+        .iter()
+        .filter(|e| e.message() == "attempt failed; retrying")
+        .map(|e| e.field("call_site"))
+        .collect();
+    assert_eq!(retries, ["events.outer", "events.outer"]);
+}
