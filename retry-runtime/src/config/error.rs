@@ -83,7 +83,7 @@ impl ConfigError {
         &self.problems
     }
 
-    /// The file the configuration was read from, when it came from [`Config::from_path`].
+    /// The file the configuration was read from, when it came from [`Config::from_path`](crate::Config::from_path).
     ///
     /// ```
     /// let err = retry_runtime::Config::from_toml_str("x = 1").unwrap_err();
