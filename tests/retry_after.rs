@@ -1,19 +1,16 @@
 //! `max_retry_after` and replay safety on tokio's paused clock: exact waits,
 //! and the give-up reason in the `WARN` event.
 
+#[path = "support/capture.rs"]
+mod capture;
 mod support;
 
-use std::collections::BTreeMap;
-use std::fmt;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use capture::Capture;
 use retry_runtime::{Class, Classify, Rejected, retryable};
 use tokio::time::Instant;
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Metadata, Subscriber};
 
 const CONFIG: &str = r#"
 [policies.hinted]
@@ -120,11 +117,8 @@ async fn a_longer_hint_gives_up_at_once_with_that_error() {
     assert_eq!(start.elapsed(), Duration::from_secs(1));
     assert_eq!(calls.load(Ordering::SeqCst), 2);
     let give_up = capture.give_up();
-    assert_eq!(
-        give_up.get("reason").map(String::as_str),
-        Some("retry-after too long")
-    );
-    assert_eq!(give_up.get("attempts").map(String::as_str), Some("2"));
+    assert_eq!(Some(give_up.field("reason")), Some("retry-after too long"));
+    assert_eq!(Some(give_up.field("attempts")), Some("2"));
 }
 
 #[tokio::test(start_paused = true)]
@@ -159,10 +153,7 @@ async fn an_error_that_is_not_replay_safe_is_returned_unless_idempotent() {
     assert!(sends(&calls).await.is_err());
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     let give_up = capture.give_up();
-    assert_eq!(
-        give_up.get("reason").map(String::as_str),
-        Some("not idempotent")
-    );
+    assert_eq!(Some(give_up.field("reason")), Some("not idempotent"));
 
     let calls = AtomicU32::new(0);
     assert!(sends_idempotent(&calls).await.is_err());
@@ -171,52 +162,4 @@ async fn an_error_that_is_not_replay_safe_is_returned_unless_idempotent() {
         4,
         "every attempt of the policy"
     );
-}
-
-/// Records the fields of each `giving up` event.
-#[derive(Clone, Default)]
-struct Capture {
-    events: Arc<Mutex<Vec<BTreeMap<String, String>>>>,
-    next_id: Arc<AtomicU64>,
-}
-
-impl Capture {
-    fn give_up(&self) -> BTreeMap<String, String> {
-        let events = self.events.lock().expect("events");
-        let found: Vec<_> = events
-            .iter()
-            .filter(|e| e.get("message").map(String::as_str) == Some("giving up"))
-            .collect();
-        assert_eq!(found.len(), 1, "one give-up event: {events:?}");
-        found[0].clone()
-    }
-}
-
-struct Fields<'a>(&'a mut BTreeMap<String, String>);
-
-impl Visit for Fields<'_> {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().to_owned(), value.to_owned());
-    }
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.0.insert(field.name().to_owned(), format!("{value:?}"));
-    }
-}
-
-impl Subscriber for Capture {
-    fn enabled(&self, _: &Metadata<'_>) -> bool {
-        true
-    }
-    fn new_span(&self, _: &Attributes<'_>) -> Id {
-        Id::from_u64(self.next_id.fetch_add(1, Ordering::Relaxed) + 1)
-    }
-    fn record(&self, _: &Id, _: &Record<'_>) {}
-    fn record_follows_from(&self, _: &Id, _: &Id) {}
-    fn event(&self, event: &Event<'_>) {
-        let mut fields = BTreeMap::new();
-        event.record(&mut Fields(&mut fields));
-        self.events.lock().expect("events").push(fields);
-    }
-    fn enter(&self, _: &Id) {}
-    fn exit(&self, _: &Id) {}
 }

@@ -180,7 +180,7 @@ pub(crate) fn expand(plan: Plan) -> TokenStream {
 }
 
 /// The same tokens, resolved as before but located at `at`.
-fn relocate(tokens: TokenStream, at: Span) -> TokenStream {
+pub(crate) fn relocate(tokens: TokenStream, at: Span) -> TokenStream {
     tokens
         .into_iter()
         .map(|mut tree| {

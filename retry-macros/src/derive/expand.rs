@@ -5,6 +5,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::check::{How, Plan};
+use crate::expand::relocate;
 
 /// The impl. `complete` is false when errors were reported: the arms that were
 /// resolved are still generated (so a wrong `retry_after` field type is reported
@@ -103,22 +104,4 @@ pub(crate) fn expand(plan: &Plan, complete: bool) -> TokenStream {
             }
         }
     }
-}
-
-/// The same tokens, resolved as before but located at `at`.
-fn relocate(tokens: TokenStream, at: Span) -> TokenStream {
-    tokens
-        .into_iter()
-        .map(|mut tree| {
-            if let proc_macro2::TokenTree::Group(group) = &tree {
-                let mut relocated =
-                    proc_macro2::Group::new(group.delimiter(), relocate(group.stream(), at));
-                relocated.set_span(group.span().located_at(at));
-                tree = proc_macro2::TokenTree::Group(relocated);
-            } else {
-                tree.set_span(tree.span().located_at(at));
-            }
-            tree
-        })
-        .collect()
 }
