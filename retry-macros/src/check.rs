@@ -30,6 +30,18 @@ pub(crate) struct Plan {
     pub(crate) rebinds: Vec<Rebind>,
     /// Set when the body's `self` is renamed to a per-attempt binding.
     pub(crate) self_rebind: Option<Rebind>,
+    /// `breaker_key = <expr>`: computed once per call, before the first attempt.
+    pub(crate) breaker_key: Option<syn::Expr>,
+    pub(crate) fallback: Option<FallbackPlan>,
+}
+
+/// `fallback = path`: what to call it with, and the signature it must have.
+pub(crate) struct FallbackPlan {
+    pub(crate) path: syn::Path,
+    /// The function's arguments as the signature binds them, in order.
+    pub(crate) args: Vec<TokenStream>,
+    /// The signature the fallback must have, for the error message.
+    pub(crate) expected: String,
 }
 
 /// How one argument is re-supplied to each attempt: `let <pattern> = <how>(<source>);`.
@@ -95,13 +107,27 @@ pub(crate) fn check(
     check_shape(&function, &mut errors);
     let (return_type, error_span) = check_return_type(&function, &mut errors);
 
+    if let Some(key) = &args.breaker_key
+        && args.breaker.is_none()
+    {
+        errors.push(
+            Error::custom(
+                "`breaker_key` picks one instance of a named circuit breaker per key, and this function has no breaker: add `breaker = \"<name>\"` (e.g. `breaker = \"hosts\"`), whose settings every key's instance gets",
+            )
+            .with_span(&key.key_span),
+        );
+    }
+
     let mut rebinds = Vec::new();
     let mut self_rebind = None;
     let mut next_arg = 0usize;
+    let mut fallback_args = Vec::new();
     for input in &mut function.sig.inputs {
         match input {
             FnArg::Receiver(receiver) => {
                 self_rebind = receiver_rebind(receiver, idempotent, &fn_name, &mut errors);
+                let self_token = receiver.self_token;
+                fallback_args.push(quote::quote!(#self_token));
             }
             FnArg::Typed(typed) => {
                 let index = next_arg;
@@ -110,9 +136,17 @@ pub(crate) fn check(
                 {
                     rebinds.push(rebind);
                 }
+                if args.fallback.is_some() {
+                    fallback_args.push(fallback_arg(typed, index));
+                }
             }
         }
     }
+    let fallback = args.fallback.map(|f| FallbackPlan {
+        expected: expected_fallback(&original.sig, &f.0),
+        path: f.0,
+        args: fallback_args,
+    });
 
     if let Err(error) = errors.finish() {
         let mut original = original;
@@ -137,7 +171,60 @@ pub(crate) fn check(
         error_span,
         rebinds,
         self_rebind,
+        breaker_key: args.breaker_key.map(|k| k.expr),
+        fallback,
     })
+}
+
+/// How the fallback receives an argument: by the name the signature binds it
+/// to. A `_` argument is given one, so that it can be passed on.
+fn fallback_arg(typed: &mut syn::PatType, index: usize) -> TokenStream {
+    if let Pat::Wild(wild) = &*typed.pat {
+        let ident = format_ident!(
+            "__arg{}",
+            index,
+            span = Span::mixed_site().located_at(wild.span())
+        );
+        *typed.pat = syn::parse_quote!(#ident);
+    }
+    match &*typed.pat {
+        Pat::Ident(p) => p.ident.to_token_stream(),
+        // Every other pattern was renamed by `typed_rebind`.
+        pat => pat.to_token_stream(),
+    }
+}
+
+/// The signature a fallback of `sig` must have, as a person writes it:
+/// `async fn(&self, key: &str, error: StoreError) -> Result<String, StoreError>`.
+fn expected_fallback(sig: &syn::Signature, path: &syn::Path) -> String {
+    let mut params: Vec<String> = sig.inputs.iter().map(shown).collect();
+    let (error, output) = match &sig.output {
+        syn::ReturnType::Default => ("E".to_owned(), "()".to_owned()),
+        syn::ReturnType::Type(_, ty) => {
+            let error = match &**ty {
+                Type::Path(p) => p.path.segments.last().and_then(|s| match &s.arguments {
+                    syn::PathArguments::AngleBracketed(a)
+                        if s.ident == "Result" && a.args.len() == 2 =>
+                    {
+                        a.args.last().map(shown)
+                    }
+                    _ => None,
+                }),
+                _ => None,
+            };
+            (
+                error.unwrap_or_else(|| format!("<the error type of {}>", shown(ty))),
+                shown(ty),
+            )
+        }
+    };
+    params.push(format!("error: {error}"));
+    let asyncness = if sig.asyncness.is_some() { "async " } else { "" };
+    let name = path
+        .segments
+        .last()
+        .map_or_else(String::new, |s| s.ident.to_string());
+    format!("{asyncness}fn {name}({}) -> {output}", params.join(", "))
 }
 
 fn name_or(name: Option<&Name>, default: &str) -> String {

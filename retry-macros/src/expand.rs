@@ -5,7 +5,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::visit_mut::VisitMut;
 
-use crate::check::{How, Plan, Rebind};
+use crate::check::{FallbackPlan, How, Plan, Rebind};
 use crate::self_rename::RenameSelf;
 
 pub(crate) fn expand(plan: Plan) -> TokenStream {
@@ -22,6 +22,8 @@ pub(crate) fn expand(plan: Plan) -> TokenStream {
         error_span,
         rebinds,
         self_rebind,
+        breaker_key,
+        fallback,
     } = plan;
     let private = quote!(#krate::__private);
     let fn_ident = &function.sig.ident;
@@ -98,22 +100,28 @@ pub(crate) fn expand(plan: Plan) -> TokenStream {
         #controller_at.pause(#pending, #describe).await
     );
 
-    function.block = syn::parse_quote!({
-        static #site: #private::CallSite = #private::CallSite::new(
-            #name,
-            ::core::module_path!(),
-            ::core::file!(),
-            #line,
-            #policy,
-            #breaker,
-            #budget,
-            #idempotent,
-        );
-        #[#private::linkme::distributed_slice(#private::CALL_SITES)]
-        #[linkme(crate = #private::linkme)]
-        static #register: &'static #private::CallSite = &#site;
-
-        let mut #controller = #private::Controller::start(&#site);
+    // With a key, the call takes its breaker instance once, before the first
+    // attempt; the expression may borrow the arguments (the borrow ends here).
+    // A value that cannot be displayed is reported at the expression.
+    let start = match &breaker_key {
+        None => quote!(#private::Controller::start(&#site)),
+        Some(key) => {
+            let span = syn::spanned::Spanned::span(key);
+            let check = relocate(private.clone(), span);
+            let checked = quote_spanned!(span=> #check::breaker_key(&(#key)));
+            quote!(#private::Controller::start_keyed(&#site, #checked))
+        }
+    };
+    // Without a fallback, the loop returns; with one, it breaks out with the
+    // result, which the fallback replaces if it is an error.
+    let label = syn::Lifetime::new("'__retry", mixed);
+    let exit = if fallback.is_some() {
+        quote!(break #label)
+    } else {
+        quote!(return)
+    };
+    let retry_loop = quote! {
+        let mut #controller = #start;
         loop {
             // The attempt lives in this block alone: it is dropped (with
             // whatever it holds) as soon as its outcome is known, before the
@@ -140,15 +148,96 @@ pub(crate) fn expand(plan: Plan) -> TokenStream {
                 #awaited
             };
             match #step {
-                #private::ControlFlow::Break(#output) => return #output,
+                #private::ControlFlow::Break(#output) => #exit #output,
                 #private::ControlFlow::Continue(#pending) => match #pause {
-                    #private::ControlFlow::Break(#output) => return #output,
+                    #private::ControlFlow::Break(#output) => #exit #output,
                     #private::ControlFlow::Continue(()) => {}
                 },
             }
         }
+    };
+    let retry_loop = match &fallback {
+        None => retry_loop,
+        Some(plan) => with_fallback(plan, &retry_loop, &label, &return_type, &private),
+    };
+
+    function.block = syn::parse_quote!({
+        static #site: #private::CallSite = #private::CallSite::new(
+            #name,
+            ::core::module_path!(),
+            ::core::file!(),
+            #line,
+            #policy,
+            #breaker,
+            #budget,
+            #idempotent,
+        );
+        #[#private::linkme::distributed_slice(#private::CALL_SITES)]
+        #[linkme(crate = #private::linkme)]
+        static #register: &'static #private::CallSite = &#site;
+
+        #retry_loop
     });
     quote!(#function)
+}
+
+/// The retry loop as a labeled block whose value is the call's result, then
+/// the fallback in place of an error. The fallback's signature is checked by a
+/// trait local to the function, implemented for every `AsyncFn` of the right
+/// arguments and output, whose message (written here, with the signature
+/// spelled out) is reported at the fallback's path.
+fn with_fallback(
+    plan: &FallbackPlan,
+    retry_loop: &TokenStream,
+    label: &syn::Lifetime,
+    return_type: &syn::Type,
+    private: &TokenStream,
+) -> TokenStream {
+    let FallbackPlan {
+        path,
+        args,
+        expected,
+    } = plan;
+    let mixed = Span::mixed_site();
+    let outcome = syn::Ident::new("__outcome", mixed);
+    let value = syn::Ident::new("__value", mixed);
+    let error = syn::Ident::new("__error", mixed);
+    let fallback_trait = syn::Ident::new("__RetryFallback", mixed);
+    let call = syn::Ident::new("__retry_fallback", mixed);
+    let types: Vec<syn::Ident> = (0..=args.len())
+        .map(|i| syn::Ident::new(&format!("__A{i}"), mixed))
+        .collect();
+    let values: Vec<syn::Ident> = (0..=args.len())
+        .map(|i| syn::Ident::new(&format!("__a{i}"), mixed))
+        .collect();
+    let shown_path = quote!(#path).to_string().replace(' ', "");
+    let message = format!("`{shown_path}` cannot be the fallback of this function: it must be `{expected}`");
+    let label_text = format!("expected `{expected}`");
+    let note = "a fallback takes the function's arguments, in the same order and passing modes, then the error the call would return, and returns what the function returns (from an `async fn` for an async function); its result is returned instead of the error";
+    let path_span = syn::spanned::Spanned::span(path);
+    let called = quote_spanned!(path_span.resolved_at(mixed)=>
+        #fallback_trait::#call(&#path, (#(#args,)* #error,)).await
+    );
+    quote! {
+        let #outcome: #return_type = #label: { #retry_loop };
+        #[diagnostic::on_unimplemented(message = #message, label = #label_text, note = #note)]
+        trait #fallback_trait<__Args, __Out> {
+            fn #call(&self, args: __Args) -> impl ::core::future::Future<Output = __Out>;
+        }
+        impl<__F, #(#types,)* __Out> #fallback_trait<(#(#types,)*), __Out> for __F
+        where
+            __F: ::core::ops::AsyncFn(#(#types),*) -> __Out,
+        {
+            #[inline]
+            fn #call(&self, (#(#values,)*): (#(#types,)*)) -> impl ::core::future::Future<Output = __Out> {
+                self(#(#values),*)
+            }
+        }
+        match #private::ReturnsResult::into_result(#outcome) {
+            ::core::result::Result::Ok(#value) => #private::ReturnsResult::from_ok(#value),
+            ::core::result::Result::Err(#error) => #called,
+        }
+    }
 }
 
 /// The same tokens, resolved as before but located at `at`.

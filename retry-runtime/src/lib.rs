@@ -114,6 +114,7 @@ mod attempt;
 mod breaker;
 mod budget;
 mod classify;
+mod keyed;
 pub mod config;
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub mod metrics;
@@ -132,8 +133,8 @@ pub use config::{BreakerSettings, BudgetSettings, Config, ConfigError, Window};
 pub use policy::{Backoff, Jitter, Nested, Policy};
 pub use registry::{
     BreakerHandle, BreakerSnapshot, BudgetHandle, BudgetSnapshot, CallSite, CallSiteSnapshot,
-    InstallError, NameKind, Snapshot, UndefinedName, breaker, budget, call_sites, current_config,
-    install, reset_state, snapshot,
+    InstallError, NameKind, Snapshot, UndefinedName, breaker, breaker_for, budget, call_sites,
+    current_config, first_admitting, install, reset_state, snapshot,
 };
 pub use rejected::Rejected;
 
