@@ -143,7 +143,9 @@ async fn taken_when_the_deadline_stops_retrying() {
 }
 
 async fn still_failing(error: io::Error) -> io::Result<()> {
-    Err(io::Error::other(format!("fallback failed too, after {error}")))
+    Err(io::Error::other(format!(
+        "fallback failed too, after {error}"
+    )))
 }
 
 #[retryable(policy = "thrice", fallback = still_failing)]
@@ -192,7 +194,12 @@ impl Store {
         Err(io::ErrorKind::NotFound.into())
     }
 
-    async fn write_locally(&mut self, tag: u8, body: &[u8], _error: io::Error) -> io::Result<usize> {
+    async fn write_locally(
+        &mut self,
+        tag: u8,
+        body: &[u8],
+        _error: io::Error,
+    ) -> io::Result<usize> {
         self.writes += 100;
         Ok(body.len() + usize::from(tag))
     }
@@ -230,7 +237,10 @@ async fn methods_receive_the_receiver_and_the_original_arguments() {
     let order = Order { lines: vec![1] };
     assert_eq!(store.submit(order, (2, 3)).await.unwrap(), 3);
     assert_eq!(store.write(7, b"abc").await.unwrap(), 10);
-    assert_eq!(store.writes, 101, "one attempt (permanent), then the fallback");
+    assert_eq!(
+        store.writes, 101,
+        "one attempt (permanent), then the fallback"
+    );
     assert_eq!(store.into_name().await.unwrap(), "db (fallback)");
 }
 

@@ -123,7 +123,9 @@ async fn one_key_tripped_open_leaves_the_others_closed_and_called() {
     assert!(is_breaker_open(&call_host("down.example", false).await));
     // Another key of the same name: its own instance, closed, called.
     for _ in 0..5 {
-        call_host("up.example", false).await.expect("its own closed breaker");
+        call_host("up.example", false)
+            .await
+            .expect("its own closed breaker");
     }
     assert_eq!(
         breaker_for("hosts", "down.example").unwrap().state(),
@@ -137,7 +139,9 @@ async fn one_key_tripped_open_leaves_the_others_closed_and_called() {
     assert_eq!(breaker("hosts").unwrap().metrics().calls, 0);
     // After open_duration the tripped key is tried again and closes on success.
     tokio::time::advance(std::time::Duration::from_secs(1)).await;
-    call_host("down.example", false).await.expect("a trial call");
+    call_host("down.example", false)
+        .await
+        .expect("a trial call");
     assert_eq!(
         breaker_for("hosts", "down.example").unwrap().state(),
         BreakerState::Closed
@@ -217,7 +221,10 @@ async fn breaker_for_forces_resets_and_disables_one_open_instance() {
     x.force_open();
     assert_eq!(x.state(), BreakerState::ForcedOpen);
     tokio::time::advance(std::time::Duration::from_secs(5)).await;
-    assert!(is_breaker_open(&call_handles("x", false).await), "forced open stays open");
+    assert!(
+        is_breaker_open(&call_handles("x", false).await),
+        "forced open stays open"
+    );
 
     x.reset();
     assert_eq!(x.state(), BreakerState::Closed);
@@ -228,10 +235,17 @@ async fn breaker_for_forces_resets_and_disables_one_open_instance() {
     for _ in 0..4 {
         call_handles("x", true).await.unwrap_err();
     }
-    assert_eq!(x.state(), BreakerState::Disabled, "a disabled instance records nothing");
+    assert_eq!(
+        x.state(),
+        BreakerState::Disabled,
+        "a disabled instance records nothing"
+    );
 
     // Other keys were never touched.
-    assert_eq!(breaker_for("handles", "y").unwrap().state(), BreakerState::Closed);
+    assert_eq!(
+        breaker_for("handles", "y").unwrap().state(),
+        BreakerState::Closed
+    );
     assert!(breaker_for("no-such-breaker", "x").is_none());
 }
 

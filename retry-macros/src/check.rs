@@ -40,7 +40,7 @@ pub(crate) struct FallbackPlan {
     pub(crate) path: syn::Path,
     /// The function's arguments as the signature binds them, in order.
     pub(crate) args: Vec<TokenStream>,
-    /// The signature the fallback must have, for the error message.
+    /// The signature the fallback must have, quoted, for the error message.
     pub(crate) expected: String,
 }
 
@@ -197,9 +197,13 @@ fn fallback_arg(typed: &mut syn::PatType, index: usize) -> TokenStream {
 /// The signature a fallback of `sig` must have, as a person writes it:
 /// `async fn(&self, key: &str, error: StoreError) -> Result<String, StoreError>`.
 fn expected_fallback(sig: &syn::Signature, path: &syn::Path) -> String {
-    let mut params: Vec<String> = sig.inputs.iter().map(shown).collect();
-    let (error, output) = match &sig.output {
-        syn::ReturnType::Default => ("E".to_owned(), "()".to_owned()),
+    let mut params: Vec<String> = sig
+        .inputs
+        .iter()
+        .map(|input| shown(input).replace(" : ", ": "))
+        .collect();
+    let (error, output, alias) = match &sig.output {
+        syn::ReturnType::Default => ("E".to_owned(), "()".to_owned(), None),
         syn::ReturnType::Type(_, ty) => {
             let error = match &**ty {
                 Type::Path(p) => p.path.segments.last().and_then(|s| match &s.arguments {
@@ -212,19 +216,27 @@ fn expected_fallback(sig: &syn::Signature, path: &syn::Path) -> String {
                 }),
                 _ => None,
             };
-            (
-                error.unwrap_or_else(|| format!("<the error type of {}>", shown(ty))),
-                shown(ty),
-            )
+            match error {
+                Some(error) => (error, shown(ty), None),
+                None => ("E".to_owned(), shown(ty), Some(shown(ty))),
+            }
         }
     };
     params.push(format!("error: {error}"));
-    let asyncness = if sig.asyncness.is_some() { "async " } else { "" };
+    let asyncness = if sig.asyncness.is_some() {
+        "async "
+    } else {
+        ""
+    };
     let name = path
         .segments
         .last()
         .map_or_else(String::new, |s| s.ident.to_string());
-    format!("{asyncness}fn {name}({}) -> {output}", params.join(", "))
+    let signature = format!("{asyncness}fn {name}({}) -> {output}", params.join(", "));
+    match alias {
+        Some(alias) => format!("`{signature}` (where `E` is the error type of `{alias}`)"),
+        None => format!("`{signature}`"),
+    }
 }
 
 fn name_or(name: Option<&Name>, default: &str) -> String {

@@ -107,9 +107,9 @@ pub(crate) fn expand(plan: Plan) -> TokenStream {
         None => quote!(#private::Controller::start(&#site)),
         Some(key) => {
             let span = syn::spanned::Spanned::span(key);
-            let check = relocate(private.clone(), span);
-            let checked = quote_spanned!(span=> #check::breaker_key(&(#key)));
-            quote!(#private::Controller::start_keyed(&#site, #checked))
+            let private_at = relocate(private.clone(), span);
+            let site_at = syn::Ident::new("__RETRY_SITE", mixed.located_at(span));
+            quote_spanned!(span=> #private_at::Controller::start_keyed(&#site_at, &(#key)))
         }
     };
     // Without a fallback, the loop returns; with one, it breaks out with the
@@ -203,7 +203,8 @@ fn with_fallback(
     let value = syn::Ident::new("__value", mixed);
     let error = syn::Ident::new("__error", mixed);
     let fallback_trait = syn::Ident::new("__RetryFallback", mixed);
-    let call = syn::Ident::new("__retry_fallback", mixed);
+    let call = syn::Ident::new("__call", mixed);
+    let call_fn = syn::Ident::new("__retry_fallback", mixed);
     let types: Vec<syn::Ident> = (0..=args.len())
         .map(|i| syn::Ident::new(&format!("__A{i}"), mixed))
         .collect();
@@ -211,12 +212,14 @@ fn with_fallback(
         .map(|i| syn::Ident::new(&format!("__a{i}"), mixed))
         .collect();
     let shown_path = quote!(#path).to_string().replace(' ', "");
-    let message = format!("`{shown_path}` cannot be the fallback of this function: it must be `{expected}`");
-    let label_text = format!("expected `{expected}`");
+    let message =
+        format!("`{shown_path}` cannot be the fallback of this function: it must be {expected}");
+    let label_text = format!("expected {expected}");
     let note = "a fallback takes the function's arguments, in the same order and passing modes, then the error the call would return, and returns what the function returns (from an `async fn` for an async function); its result is returned instead of the error";
     let path_span = syn::spanned::Spanned::span(path);
-    let called = quote_spanned!(path_span.resolved_at(mixed)=>
-        #fallback_trait::#call(&#path, (#(#args,)* #error,)).await
+    let called = relocate(
+        quote!(#call_fn(&#path, (#(#args,)* #error,)).await),
+        path_span,
     );
     quote! {
         let #outcome: #return_type = #label: { #retry_loop };
@@ -224,6 +227,7 @@ fn with_fallback(
         trait #fallback_trait<__Args, __Out> {
             fn #call(&self, args: __Args) -> impl ::core::future::Future<Output = __Out>;
         }
+        #[diagnostic::do_not_recommend]
         impl<__F, #(#types,)* __Out> #fallback_trait<(#(#types,)*), __Out> for __F
         where
             __F: ::core::ops::AsyncFn(#(#types),*) -> __Out,
@@ -232,6 +236,17 @@ fn with_fallback(
             fn #call(&self, (#(#values,)*): (#(#types,)*)) -> impl ::core::future::Future<Output = __Out> {
                 self(#(#values),*)
             }
+        }
+        // One obligation, at the path: a mismatch is reported once.
+        #[inline]
+        fn #call_fn<__F, __Args, __Out>(
+            fallback: &__F,
+            args: __Args,
+        ) -> impl ::core::future::Future<Output = __Out>
+        where
+            __F: #fallback_trait<__Args, __Out>,
+        {
+            fallback.#call(args)
         }
         match #private::ReturnsResult::into_result(#outcome) {
             ::core::result::Result::Ok(#value) => #private::ReturnsResult::from_ok(#value),

@@ -81,7 +81,10 @@ impl Controller {
     /// the instance of its breaker for `key` (created on first use).
     #[inline]
     #[must_use]
-    pub fn start_keyed<K: fmt::Display + ?Sized>(site: &'static CallSite, key: &K) -> Self {
+    pub fn start_keyed<K: crate::keyed::BreakerKey + ?Sized>(
+        site: &'static CallSite,
+        key: &K,
+    ) -> Self {
         let mut controller = Controller::start(site);
         controller.keyed = controller.resolved.keyed.map(|k| k.get(key));
         controller

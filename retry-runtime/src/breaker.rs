@@ -338,7 +338,11 @@ impl Breaker {
 
     /// The closed path is one atomic load; `this` is called only for a trial permit.
     #[inline]
-    fn acquire_as(&self, now: Option<Instant>, this: impl FnOnce() -> BreakerRef) -> Option<Permit> {
+    fn acquire_as(
+        &self,
+        now: Option<Instant>,
+        this: impl FnOnce() -> BreakerRef,
+    ) -> Option<Permit> {
         let word = self.word();
         match word.state() {
             BreakerState::Closed => Some(Permit::Closed {
@@ -351,7 +355,11 @@ impl Breaker {
     }
 
     #[cold]
-    fn acquire_slow(&self, now: Option<Instant>, this: impl FnOnce() -> BreakerRef) -> Option<Permit> {
+    fn acquire_slow(
+        &self,
+        now: Option<Instant>,
+        this: impl FnOnce() -> BreakerRef,
+    ) -> Option<Permit> {
         let mut word = self.word();
         loop {
             match word.state() {

@@ -441,18 +441,11 @@ impl Hasher for Prehashed {
 #[diagnostic::on_unimplemented(
     message = "`breaker_key` must be text, and `{Self}` cannot be displayed",
     label = "each distinct key gets its own breaker, and keys compare by their text: this must be a `&str`, a `String` or a `Display` type",
-    note = "implement `std::fmt::Display` for `{Self}`, or give a field or method of it that is text, e.g. `breaker_key = url.host_str().unwrap_or(\"\")`"
+    note = "implement `std::fmt::Display` for the key's type, or give a field or method of it that is text, e.g. `breaker_key = url.host_str().unwrap_or(\"\")`"
 )]
 pub trait BreakerKey: Display {}
 
 impl<T: Display + ?Sized> BreakerKey for T {}
-
-/// Checks, at the user's expression, that a `breaker_key` can be displayed.
-#[doc(hidden)]
-#[inline]
-pub fn breaker_key<K: BreakerKey + ?Sized>(key: &K) -> &K {
-    key
-}
 
 #[cfg(test)]
 mod tests {
@@ -479,7 +472,11 @@ mod tests {
         let set = KeyedBreakers::new("t", BreakerSettings::DEFAULT);
         let text = "api-17.internal.example:8443";
         for n in 1..=text.len() {
-            assert_eq!(hash(&set, &Pieces(text, n)), hash(&set, text), "pieces of {n}");
+            assert_eq!(
+                hash(&set, &Pieces(text, n)),
+                hash(&set, text),
+                "pieces of {n}"
+            );
             assert!(same_text(&Pieces(text, n), text));
         }
         assert_eq!(hash(&set, &17_u32), hash(&set, "17"));

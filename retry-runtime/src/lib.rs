@@ -114,8 +114,8 @@ mod attempt;
 mod breaker;
 mod budget;
 mod classify;
-mod keyed;
 pub mod config;
+mod keyed;
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub mod metrics;
 mod policy;

@@ -564,7 +564,9 @@ impl BreakerHandle {
     /// The breaker to act on: the one live under the name (and key), created if need be.
     fn live(&self) -> BreakerRef {
         match &self.key {
-            None => current_breaker(&self.name).map_or_else(|| self.last.clone(), BreakerRef::Static),
+            None => {
+                current_breaker(&self.name).map_or_else(|| self.last.clone(), BreakerRef::Static)
+            }
             Some(key) => current_keyed(&self.name)
                 .map_or_else(|| self.last.clone(), |k| BreakerRef::Keyed(k.get(&**key))),
         }
