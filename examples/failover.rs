@@ -108,7 +108,12 @@ struct Tally {
     timed_out: [u64; 3],
     /// Turns of a server that went to another one because its breaker refused.
     skipped: [u64; 3],
-    slowest_after_open: Duration,
+    /// Server 2's calls that timed out while its breaker was closed.
+    timed_out_closed: u64,
+    /// Server 2's trial calls (its breaker open, `open_duration` over).
+    trials: u64,
+    /// The slowest call that started while server 2's breaker was open.
+    slowest_while_open: Duration,
     unserved: u64,
 }
 
@@ -162,21 +167,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             if chosen != preferred {
                 tally.skipped[preferred] += 1;
             }
+            let before = second.state();
             let call_started = Instant::now();
             let result = ping(addr).await;
             let took = call_started.elapsed();
             tally.calls[chosen] += 1;
+            if chosen == 1 && before != BreakerState::Closed {
+                tally.trials += 1;
+            }
             match result {
                 Ok(_) => tally.answered[chosen] += 1,
-                Err(_) => tally.timed_out[chosen] += 1,
+                Err(_) => {
+                    tally.timed_out[chosen] += 1;
+                    if chosen == 1 && before == BreakerState::Closed {
+                        tally.timed_out_closed += 1;
+                    }
+                }
+            }
+            if before == BreakerState::Open && chosen != 1 {
+                tally.slowest_while_open = tally.slowest_while_open.max(took);
             }
             let state = second.state();
             if state != seen {
                 transitions.push((phase, started.elapsed(), state));
                 seen = state;
-            }
-            if phase == 1 && matches!(seen, BreakerState::Open) {
-                tally.slowest_after_open = tally.slowest_after_open.max(took);
             }
             tokio::time::sleep(PACE).await;
         }
@@ -210,17 +224,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let down = &tallies[1];
     println!(
-        "\nWhile server 2 hung, {} calls to it waited the 200 ms attempt timeout before its breaker opened; \
-         after that, its {} turns went straight to servers 1 and 3 (slowest call then: {:.1} ms), and the \
-         server itself saw {} requests it never answered.",
-        down.timed_out[1],
+        "\nWhile server 2 hung, {} calls to it waited the 200 ms attempt timeout before its breaker opened, \
+         and {} trial call(s), let through once each open_duration, timed out and reopened it; its other {} \
+         turns went straight to servers 1 and 3 (the slowest call started while its breaker was open took \
+         {:.1} ms). The server saw {} requests it never answered.",
+        down.timed_out_closed,
+        down.trials,
         down.skipped[1],
-        down.slowest_after_open.as_secs_f64() * 1000.0,
+        down.slowest_while_open.as_secs_f64() * 1000.0,
         servers[1].hung.load(Ordering::Relaxed),
     );
     let back = &tallies[2];
     println!(
-        "After it recovered, server 2 answered {} of the {} calls of the last phase ({:.0}%; a third is its fair share).",
+        "After it recovered, {} trial call(s) closed its breaker; server 2 answered {} of the {} calls of the last phase ({:.0}%; a third is its fair share).",
+        back.trials,
         back.answered[1],
         back.calls.iter().sum::<u64>(),
         100.0 * back.answered[1] as f64 / back.calls.iter().sum::<u64>().max(1) as f64
@@ -230,7 +247,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tallies.iter().map(|t| t.unserved).sum::<u64>(),
         servers
             .iter()
-            .map(|s| format!("{} by server {}", s.answered.load(Ordering::Relaxed), s.number))
+            .map(|s| format!(
+                "{} by server {}",
+                s.answered.load(Ordering::Relaxed),
+                s.number
+            ))
             .collect::<Vec<_>>()
             .join(", ")
     );
