@@ -57,10 +57,21 @@ pub(crate) fn expand(plan: Plan) -> TokenStream {
         RenameSelf(syn::Ident::new("__self", mixed)).visit_block_mut(&mut function.block);
     }
 
-    let rebinds = self_rebind
-        .iter()
-        .chain(&rebinds)
-        .map(|r| rebind(r, &private));
+    // An argument that the body leaves unused but the key or the fallback
+    // uses is used: its per-attempt copy must not warn.
+    let key_tokens = breaker_key.as_ref().map(quote::ToTokens::to_token_stream);
+    let rebinds = self_rebind.iter().chain(&rebinds).map(|r| {
+        let used_elsewhere = fallback.is_some()
+            || key_tokens
+                .as_ref()
+                .is_some_and(|key| mentions(key.clone(), &r.source.to_string()));
+        let binding = rebind(r, &private);
+        if used_elsewhere {
+            quote!(#[allow(unused_variables)] #binding)
+        } else {
+            binding
+        }
+    });
     let body = &function.block.stmts;
 
     // A missing `Classify` or `From<Rejected>` is reported at the call, its
@@ -253,6 +264,15 @@ fn with_fallback(
             ::core::result::Result::Err(#error) => #called,
         }
     }
+}
+
+/// Whether `tokens` name `ident` anywhere (`self` included).
+fn mentions(tokens: TokenStream, ident: &str) -> bool {
+    tokens.into_iter().any(|tree| match tree {
+        proc_macro2::TokenTree::Ident(i) => i == ident,
+        proc_macro2::TokenTree::Group(g) => mentions(g.stream(), ident),
+        _ => false,
+    })
 }
 
 /// The same tokens, resolved as before but located at `at`.
