@@ -197,9 +197,16 @@ async fn instances_forced_open_by_hand_are_never_evicted() {
     call_two_forced("c").await.unwrap();
     // Every live instance was set by hand: the new key gets one beyond the bound.
     assert_eq!(live_keys("two-forced"), ["a", "b", "c"]);
-    // As soon as a closed one exists, new keys evict it and the count stays.
+    // As soon as a closed one exists, a new key evicts it and the count stays.
     call_two_forced("d").await.unwrap();
     assert_eq!(live_keys("two-forced"), ["a", "b", "d"]);
+    // Once the hand-set ones are reset (closed), the next new key brings the
+    // count back to the bound.
+    breaker_for("two-forced", "a").unwrap().reset();
+    breaker_for("two-forced", "b").unwrap().reset();
+    call_two_forced("e").await.unwrap();
+    assert_eq!(breaker("two-forced").unwrap().live_keys(), 2);
+    assert_eq!(live_keys("two-forced"), ["b", "e"]);
     assert_eq!(
         breaker_for("two-forced", "a").unwrap().state(),
         BreakerState::ForcedOpen

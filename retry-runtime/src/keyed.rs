@@ -25,8 +25,8 @@
 //! `minimum_calls` failures; a `WARN` event says to raise `max_keys`). Instances
 //! an operator forced open or disabled are never evicted: their state is a
 //! decision, not a measurement. Only if every live instance is such a one does
-//! the new key get an instance beyond the bound, until evictions bring the
-//! count back.
+//! the new key get an instance beyond the bound; the next new key that finds
+//! evictable instances evicts as many as it takes to bring the count back.
 
 use std::collections::HashMap;
 use std::fmt::{self, Display, Write as _};
@@ -43,8 +43,9 @@ const NONE: u32 = u32::MAX;
 pub(crate) struct KeyedBreakers {
     name: Arc<str>,
     settings: BreakerSettings,
-    /// Seeds the key hash, so keys chosen by a remote party cannot aim at one bucket.
-    seed: RandomState,
+    /// The key hash's secret key (SipHash), so that keys chosen by a remote
+    /// party cannot be aimed at one bucket.
+    seed: (u64, u64),
     table: Mutex<Table>,
 }
 
@@ -80,7 +81,11 @@ impl KeyedBreakers {
         KeyedBreakers {
             name: Arc::from(name),
             settings,
-            seed: RandomState::new(),
+            seed: {
+                // Two random words, from the standard library's per-process randomness.
+                let random = RandomState::new();
+                (random.hash_one(0_u64), random.hash_one(1_u64))
+            },
             table: Mutex::new(Table {
                 free: NONE,
                 head: NONE,
@@ -102,8 +107,8 @@ impl KeyedBreakers {
 
     /// The hash of `key`'s text, streamed from its `Display` output.
     fn hash_of<K: Display + ?Sized>(&self, key: &K) -> u64 {
-        let mut sink = HashText {
-            hasher: self.seed.build_hasher(),
+        let mut sink: HashText = HashText {
+            sip: Sip::new(self.seed),
             tail: [0; 8],
             filled: 0,
             len: 0,
@@ -129,9 +134,8 @@ impl KeyedBreakers {
             }
         }
         let max = usize::try_from(self.settings.max_keys).unwrap_or(usize::MAX);
-        if table.live >= max {
-            self.evict_one(&mut table);
-        }
+        // Back to the bound, if instances set by hand had pushed the count past it.
+        while table.live >= max && self.evict_one(&mut table) {}
         let breaker = Arc::new(self.instance(key));
         table.insert(hash, Arc::clone(&breaker));
         crate::metrics::breaker_keys(&self.name, table.live);
@@ -154,8 +158,9 @@ impl KeyedBreakers {
         )
     }
 
-    /// Frees one slot for a new key: see the module docs for which.
-    fn evict_one(&self, table: &mut Table) {
+    /// Frees one slot for a new key (see the module docs for which); false if
+    /// every live instance was set by hand.
+    fn evict_one(&self, table: &mut Table) -> bool {
         let mut automatic = NONE;
         let mut at = table.tail;
         while at != NONE {
@@ -167,7 +172,7 @@ impl KeyedBreakers {
             match state {
                 BreakerState::Closed => {
                     table.remove(at);
-                    return;
+                    return true;
                 }
                 BreakerState::Open | BreakerState::HalfOpen if automatic == NONE => {
                     automatic = at;
@@ -190,7 +195,9 @@ impl KeyedBreakers {
                 );
             }
             table.remove(automatic);
+            return true;
         }
+        false
     }
 
     /// Every live instance, most recently used first.
@@ -369,29 +376,30 @@ impl fmt::Write for SameText<'_> {
     }
 }
 
-/// Hashes text written in pieces exactly as the same text written at once:
-/// bytes are fed to the hasher in whole 8-byte words, then the tail and the
-/// length.
-struct HashText<H: Hasher> {
-    hasher: H,
+/// SipHash-1-3 of text written in pieces, exactly as of the same text written
+/// at once: bytes are compressed in whole 8-byte words, and the last block
+/// holds the tail and the length, as SipHash specifies. Written out rather than
+/// through `std::hash::Hasher`, whose streaming byte buffer doubled the cost.
+struct HashText<const C: usize = 1, const D: usize = 3> {
+    sip: Sip<C, D>,
     tail: [u8; 8],
     filled: usize,
     len: u64,
 }
 
-impl<H: Hasher> HashText<H> {
+impl<const C: usize, const D: usize> HashText<C, D> {
     fn finish(mut self) -> u64 {
         self.tail[self.filled..].fill(0);
-        self.hasher.write_u64(u64::from_le_bytes(self.tail));
-        self.hasher.write_u64(self.len);
-        self.hasher.finish()
+        let last = u64::from_le_bytes(self.tail) | (self.len << 56);
+        self.sip.finish(last)
     }
 }
 
-impl<H: Hasher> fmt::Write for HashText<H> {
+impl<const C: usize, const D: usize> fmt::Write for HashText<C, D> {
+    #[inline]
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let mut bytes = s.as_bytes();
-        self.len += bytes.len() as u64;
+        self.len = self.len.wrapping_add(bytes.len() as u64);
         if self.filled > 0 {
             let take = (8 - self.filled).min(bytes.len());
             self.tail[self.filled..self.filled + take].copy_from_slice(&bytes[..take]);
@@ -400,19 +408,71 @@ impl<H: Hasher> fmt::Write for HashText<H> {
             if self.filled < 8 {
                 return Ok(());
             }
-            self.hasher.write_u64(u64::from_le_bytes(self.tail));
+            self.sip.compress(u64::from_le_bytes(self.tail));
             self.filled = 0;
         }
         let mut words = bytes.chunks_exact(8);
         for word in &mut words {
             let mut w = [0; 8];
             w.copy_from_slice(word);
-            self.hasher.write_u64(u64::from_le_bytes(w));
+            self.sip.compress(u64::from_le_bytes(w));
         }
         let rest = words.remainder();
         self.tail[..rest.len()].copy_from_slice(rest);
         self.filled = rest.len();
         Ok(())
+    }
+}
+
+/// SipHash-C-D on 64-bit words; the keys use SipHash-1-3 (one compression
+/// round, three finalization rounds), like the standard library's `HashMap`.
+struct Sip<const C: usize, const D: usize> {
+    v: [u64; 4],
+}
+
+impl<const C: usize, const D: usize> Sip<C, D> {
+    fn new((k0, k1): (u64, u64)) -> Self {
+        Sip {
+            v: [
+                k0 ^ 0x736f_6d65_7073_6575,
+                k1 ^ 0x646f_7261_6e64_6f6d,
+                k0 ^ 0x6c79_6765_6e65_7261,
+                k1 ^ 0x7465_6462_7974_6573,
+            ],
+        }
+    }
+
+    #[inline]
+    fn round(&mut self) {
+        let [v0, v1, v2, v3] = &mut self.v;
+        *v0 = v0.wrapping_add(*v1);
+        *v1 = v1.rotate_left(13) ^ *v0;
+        *v0 = v0.rotate_left(32);
+        *v2 = v2.wrapping_add(*v3);
+        *v3 = v3.rotate_left(16) ^ *v2;
+        *v0 = v0.wrapping_add(*v3);
+        *v3 = v3.rotate_left(21) ^ *v0;
+        *v2 = v2.wrapping_add(*v1);
+        *v1 = v1.rotate_left(17) ^ *v2;
+        *v2 = v2.rotate_left(32);
+    }
+
+    #[inline]
+    fn compress(&mut self, m: u64) {
+        self.v[3] ^= m;
+        for _ in 0..C {
+            self.round();
+        }
+        self.v[0] ^= m;
+    }
+
+    fn finish(mut self, last: u64) -> u64 {
+        self.compress(last);
+        self.v[2] ^= 0xff;
+        for _ in 0..D {
+            self.round();
+        }
+        self.v[0] ^ self.v[1] ^ self.v[2] ^ self.v[3]
     }
 }
 
@@ -464,6 +524,28 @@ mod tests {
                 f.write_str(std::str::from_utf8(chunk).map_err(|_| fmt::Error)?)?;
             }
             Ok(())
+        }
+    }
+
+    /// With two and four rounds, the same code computes what std's (stable,
+    /// deprecated) `SipHasher`, SipHash-2-4, computes: the rounds, the
+    /// initialization and the last block are SipHash's.
+    #[test]
+    fn the_hash_is_siphash() {
+        let k0 = u64::from_le_bytes([0, 1, 2, 3, 4, 5, 6, 7]);
+        let k1 = u64::from_le_bytes([8, 9, 10, 11, 12, 13, 14, 15]);
+        for text in ["", "a", "abcdefgh", "api-17.internal.example:8443"] {
+            let mut ours = HashText::<2, 4> {
+                sip: Sip::new((k0, k1)),
+                tail: [0; 8],
+                filled: 0,
+                len: 0,
+            };
+            ours.write_str(text).unwrap();
+            #[allow(deprecated)]
+            let mut std_sip = std::hash::SipHasher::new_with_keys(k0, k1);
+            std_sip.write(text.as_bytes());
+            assert_eq!(ours.finish(), std_sip.finish(), "{text:?}");
         }
     }
 
