@@ -200,6 +200,10 @@ async fn instances_forced_open_by_hand_are_never_evicted() {
     // As soon as a closed one exists, a new key evicts it and the count stays.
     call_two_forced("d").await.unwrap();
     assert_eq!(live_keys("two-forced"), ["a", "b", "d"]);
+    assert_eq!(
+        breaker_for("two-forced", "a").unwrap().state(),
+        BreakerState::ForcedOpen
+    );
     // Once the hand-set ones are reset (closed), the next new key brings the
     // count back to the bound.
     breaker_for("two-forced", "a").unwrap().reset();
@@ -207,10 +211,6 @@ async fn instances_forced_open_by_hand_are_never_evicted() {
     call_two_forced("e").await.unwrap();
     assert_eq!(breaker("two-forced").unwrap().live_keys(), 2);
     assert_eq!(live_keys("two-forced"), ["b", "e"]);
-    assert_eq!(
-        breaker_for("two-forced", "a").unwrap().state(),
-        BreakerState::ForcedOpen
-    );
 }
 
 #[tokio::test(start_paused = true)]
