@@ -107,12 +107,7 @@ impl KeyedBreakers {
 
     /// The hash of `key`'s text, streamed from its `Display` output.
     fn hash_of<K: Display + ?Sized>(&self, key: &K) -> u64 {
-        let mut sink: HashText = HashText {
-            sip: Sip::new(self.seed),
-            tail: [0; 8],
-            filled: 0,
-            len: 0,
-        };
+        let mut sink: HashText = HashText::new(self.seed);
         // A `Display` that fails part-way counts with the text it wrote.
         let _ = write!(sink, "{key}");
         sink.finish()
@@ -382,16 +377,25 @@ impl fmt::Write for SameText<'_> {
 /// through `std::hash::Hasher`, whose streaming byte buffer doubled the cost.
 struct HashText<const C: usize = 1, const D: usize = 3> {
     sip: Sip<C, D>,
-    tail: [u8; 8],
-    filled: usize,
+    /// The bytes after the last whole word, little-endian (kept in a register:
+    /// no byte buffer to clear or to reload as a word).
+    tail: u64,
+    filled: u32,
     len: u64,
 }
 
 impl<const C: usize, const D: usize> HashText<C, D> {
-    fn finish(mut self) -> u64 {
-        self.tail[self.filled..].fill(0);
-        let last = u64::from_le_bytes(self.tail) | (self.len << 56);
-        self.sip.finish(last)
+    fn new(key: (u64, u64)) -> Self {
+        HashText {
+            sip: Sip::new(key),
+            tail: 0,
+            filled: 0,
+            len: 0,
+        }
+    }
+
+    fn finish(self) -> u64 {
+        self.sip.finish(self.tail | (self.len << 56))
     }
 }
 
@@ -401,14 +405,16 @@ impl<const C: usize, const D: usize> fmt::Write for HashText<C, D> {
         let mut bytes = s.as_bytes();
         self.len = self.len.wrapping_add(bytes.len() as u64);
         if self.filled > 0 {
-            let take = (8 - self.filled).min(bytes.len());
-            self.tail[self.filled..self.filled + take].copy_from_slice(&bytes[..take]);
-            self.filled += take;
-            bytes = &bytes[take..];
-            if self.filled < 8 {
-                return Ok(());
+            while self.filled < 8 {
+                let Some((&b, rest)) = bytes.split_first() else {
+                    return Ok(());
+                };
+                self.tail |= u64::from(b) << (8 * self.filled);
+                self.filled += 1;
+                bytes = rest;
             }
-            self.sip.compress(u64::from_le_bytes(self.tail));
+            self.sip.compress(self.tail);
+            self.tail = 0;
             self.filled = 0;
         }
         let mut words = bytes.chunks_exact(8);
@@ -417,9 +423,10 @@ impl<const C: usize, const D: usize> fmt::Write for HashText<C, D> {
             w.copy_from_slice(word);
             self.sip.compress(u64::from_le_bytes(w));
         }
-        let rest = words.remainder();
-        self.tail[..rest.len()].copy_from_slice(rest);
-        self.filled = rest.len();
+        for &b in words.remainder() {
+            self.tail |= u64::from(b) << (8 * self.filled);
+            self.filled += 1;
+        }
         Ok(())
     }
 }
@@ -535,12 +542,7 @@ mod tests {
         let k0 = u64::from_le_bytes([0, 1, 2, 3, 4, 5, 6, 7]);
         let k1 = u64::from_le_bytes([8, 9, 10, 11, 12, 13, 14, 15]);
         for text in ["", "a", "abcdefgh", "api-17.internal.example:8443"] {
-            let mut ours = HashText::<2, 4> {
-                sip: Sip::new((k0, k1)),
-                tail: [0; 8],
-                filled: 0,
-                len: 0,
-            };
+            let mut ours = HashText::<2, 4>::new((k0, k1));
             ours.write_str(text).unwrap();
             #[allow(deprecated)]
             let mut std_sip = std::hash::SipHasher::new_with_keys(k0, k1);
