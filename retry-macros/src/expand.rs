@@ -117,10 +117,17 @@ pub(crate) fn expand(plan: Plan) -> TokenStream {
     let start = match &breaker_key {
         None => quote!(#private::Controller::start(&#site)),
         Some(key) => {
+            // Autoref specialization: a key that is text already (`&str`,
+            // `String`, ...) is looked up without formatting; any other
+            // `Display` type through its `Display` output.
             let span = syn::spanned::Spanned::span(key);
             let private_at = relocate(private.clone(), span);
             let site_at = syn::Ident::new("__RETRY_SITE", mixed.located_at(span));
-            quote_spanned!(span=> #private_at::Controller::start_keyed(&#site_at, &(#key)))
+            quote_spanned! {span=> {
+                #[allow(unused_imports)]
+                use #private_at::{KeyByDisplay as _, KeyByText as _};
+                (&#private_at::KeyProbe(&(#key))).start_keyed(&#site_at)
+            }}
         }
     };
     // Without a fallback, the loop returns; with one, it breaks out with the

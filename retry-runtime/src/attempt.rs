@@ -81,7 +81,7 @@ impl Controller {
     /// the instance of its breaker for `key` (created on first use).
     #[inline]
     #[must_use]
-    pub fn start_keyed<K: crate::keyed::BreakerKey + ?Sized>(
+    pub(crate) fn start_keyed<K: crate::keyed::LookupKey + ?Sized>(
         site: &'static CallSite,
         key: &K,
     ) -> Self {

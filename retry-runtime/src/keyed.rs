@@ -105,17 +105,16 @@ impl KeyedBreakers {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The hash of `key`'s text, streamed from its `Display` output.
-    fn hash_of<K: Display + ?Sized>(&self, key: &K) -> u64 {
+    /// The hash of `key`'s text.
+    fn hash_of<K: LookupKey + ?Sized>(&self, key: &K) -> u64 {
         let mut sink: HashText = HashText::new(self.seed);
-        // A `Display` that fails part-way counts with the text it wrote.
-        let _ = write!(sink, "{key}");
+        key.hash_into(&mut sink);
         sink.finish()
     }
 
     /// The instance for `key`, created (and the least recently used one
     /// evicted past `max_keys`) if it is new. No allocation once it exists.
-    pub(crate) fn get<K: Display + ?Sized>(&self, key: &K) -> Arc<Breaker> {
+    pub(crate) fn get<K: LookupKey + ?Sized>(&self, key: &K) -> Arc<Breaker> {
         let hash = self.hash_of(key);
         let mut table = self.lock();
         if table.retired {
@@ -138,19 +137,15 @@ impl KeyedBreakers {
     }
 
     /// The instance for `key` if it is alive (handles: never creates one).
-    pub(crate) fn existing<K: Display + ?Sized>(&self, key: &K) -> Option<Arc<Breaker>> {
+    pub(crate) fn existing<K: LookupKey + ?Sized>(&self, key: &K) -> Option<Arc<Breaker>> {
         let hash = self.hash_of(key);
         let table = self.lock();
         let at = table.find(hash, key)?;
         table.slots[at as usize].breaker.clone()
     }
 
-    fn instance<K: Display + ?Sized>(&self, key: &K) -> Breaker {
-        Breaker::with_key(
-            Arc::clone(&self.name),
-            Some(Arc::from(key.to_string())),
-            self.settings,
-        )
+    fn instance<K: LookupKey + ?Sized>(&self, key: &K) -> Breaker {
+        Breaker::with_key(Arc::clone(&self.name), Some(key.to_text()), self.settings)
     }
 
     /// Frees one slot for a new key (see the module docs for which); false if
@@ -235,13 +230,13 @@ impl KeyedBreakers {
 
 impl Table {
     /// The slot holding `key`'s instance.
-    fn find<K: Display + ?Sized>(&self, hash: u64, key: &K) -> Option<u32> {
+    fn find<K: LookupKey + ?Sized>(&self, hash: u64, key: &K) -> Option<u32> {
         let mut at = *self.index.get(&hash)?;
         while at != NONE {
             let slot = &self.slots[at as usize];
             if slot.hash == hash
                 && let Some(text) = slot.breaker.as_ref().and_then(|b| b.key())
-                && same_text(key, text)
+                && key.is(text)
             {
                 return Some(at);
             }
@@ -349,6 +344,49 @@ impl Table {
     }
 }
 
+/// How the table reads a key: its hash, whether it is a stored text, and the
+/// text of a new instance.
+pub(crate) trait LookupKey {
+    fn hash_into(&self, sink: &mut HashText);
+    fn is(&self, text: &str) -> bool;
+    fn to_text(&self) -> Arc<str>;
+}
+
+/// A key read through its `Display` output, streamed (never buffered).
+pub(crate) struct ByDisplay<'k, K: ?Sized>(pub(crate) &'k K);
+
+impl<K: Display + ?Sized> LookupKey for ByDisplay<'_, K> {
+    fn hash_into(&self, sink: &mut HashText) {
+        // A `Display` that fails part-way counts with the text it wrote.
+        let _ = write!(sink, "{}", self.0);
+    }
+
+    fn is(&self, text: &str) -> bool {
+        same_text(self.0, text)
+    }
+
+    fn to_text(&self) -> Arc<str> {
+        Arc::from(self.0.to_string())
+    }
+}
+
+/// A key that is text already: no formatting at all.
+impl LookupKey for str {
+    #[inline]
+    fn hash_into(&self, sink: &mut HashText) {
+        let _ = sink.write_str(self);
+    }
+
+    #[inline]
+    fn is(&self, text: &str) -> bool {
+        self == text
+    }
+
+    fn to_text(&self) -> Arc<str> {
+        Arc::from(self)
+    }
+}
+
 /// Whether `key`'s `Display` output is exactly `text`, without building it.
 fn same_text<K: Display + ?Sized>(key: &K, text: &str) -> bool {
     let mut sink = SameText { rest: text };
@@ -375,7 +413,7 @@ impl fmt::Write for SameText<'_> {
 /// at once: bytes are compressed in whole 8-byte words, and the last block
 /// holds the tail and the length, as SipHash specifies. Written out rather than
 /// through `std::hash::Hasher`, whose streaming byte buffer doubled the cost.
-struct HashText<const C: usize = 1, const D: usize = 3> {
+pub(crate) struct HashText<const C: usize = 1, const D: usize = 3> {
     sip: Sip<C, D>,
     /// The bytes after the last whole word, little-endian (kept in a register:
     /// no byte buffer to clear or to reload as a word).
@@ -514,11 +552,85 @@ pub trait BreakerKey: Display {}
 
 impl<T: Display + ?Sized> BreakerKey for T {}
 
+/// Key types whose `Display` text is a `str` they hold, read without
+/// formatting: `str`, `String`, `Box<str>`, `Arc<str>`, `Rc<str>`, `Cow<str>`,
+/// and references to them.
+#[doc(hidden)]
+pub trait KeyText {
+    fn key_text(&self) -> &str;
+}
+
+macro_rules! key_text {
+    ($($ty:ty),*) => {$(
+        impl KeyText for $ty {
+            #[inline]
+            fn key_text(&self) -> &str {
+                self
+            }
+        }
+    )*};
+}
+
+key_text!(
+    str,
+    String,
+    Box<str>,
+    Arc<str>,
+    std::rc::Rc<str>,
+    std::borrow::Cow<'_, str>
+);
+
+impl<T: KeyText + ?Sized> KeyText for &T {
+    #[inline]
+    fn key_text(&self) -> &str {
+        (**self).key_text()
+    }
+}
+
+/// The value of `breaker_key`, for the expansion's method probe: a
+/// [`KeyText`] key is looked up by its `str` (no formatting), any other by
+/// its `Display` output (autoref specialization: [`KeyByText`] applies to
+/// `KeyProbe` itself, [`KeyByDisplay`] to `&KeyProbe`, so the first wins
+/// where it applies).
+#[doc(hidden)]
+pub struct KeyProbe<'k, K: ?Sized>(pub &'k K);
+
+#[doc(hidden)]
+pub trait KeyByText {
+    fn start_keyed(&self, site: &'static crate::CallSite) -> crate::attempt::Controller;
+}
+
+impl<K: KeyText + ?Sized> KeyByText for KeyProbe<'_, K> {
+    #[inline]
+    fn start_keyed(&self, site: &'static crate::CallSite) -> crate::attempt::Controller {
+        crate::attempt::Controller::start_keyed(site, self.0.key_text())
+    }
+}
+
+#[doc(hidden)]
+pub trait KeyByDisplay {
+    type Key: ?Sized;
+    fn start_keyed(&self, site: &'static crate::CallSite) -> crate::attempt::Controller
+    where
+        Self::Key: BreakerKey;
+}
+
+impl<K: ?Sized> KeyByDisplay for &KeyProbe<'_, K> {
+    type Key = K;
+    #[inline]
+    fn start_keyed(&self, site: &'static crate::CallSite) -> crate::attempt::Controller
+    where
+        K: BreakerKey,
+    {
+        crate::attempt::Controller::start_keyed(site, &ByDisplay(self.0))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn hash<K: Display + ?Sized>(set: &KeyedBreakers, key: &K) -> u64 {
+    fn hash<K: LookupKey + ?Sized>(set: &KeyedBreakers, key: &K) -> u64 {
         set.hash_of(key)
     }
 
@@ -557,13 +669,13 @@ mod tests {
         let text = "api-17.internal.example:8443";
         for n in 1..=text.len() {
             assert_eq!(
-                hash(&set, &Pieces(text, n)),
+                hash(&set, &ByDisplay(&Pieces(text, n))),
                 hash(&set, text),
                 "pieces of {n}"
             );
             assert!(same_text(&Pieces(text, n), text));
         }
-        assert_eq!(hash(&set, &17_u32), hash(&set, "17"));
+        assert_eq!(hash(&set, &ByDisplay(&17_u32)), hash(&set, "17"));
         assert_ne!(hash(&set, "a"), hash(&set, "a\0"));
         assert!(!same_text("abc", "ab"));
         assert!(!same_text("ab", "abc"));

@@ -5,7 +5,7 @@ pub use crate::attempt::{
     CloneArg, Controller, Describe, DescribeDebug, DescribeOpaque, FromRejected, Retry,
     ReturnsResult, classify, retry_if,
 };
-pub use crate::keyed::BreakerKey;
+pub use crate::keyed::{BreakerKey, KeyByDisplay, KeyByText, KeyProbe};
 pub use crate::registry::{CALL_SITES, CallSite};
 pub use core::ops::ControlFlow;
 pub use linkme;

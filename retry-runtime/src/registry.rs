@@ -9,7 +9,7 @@ use arc_swap::ArcSwap;
 
 use crate::breaker::{Breaker, BreakerRef};
 use crate::budget::Budget;
-use crate::keyed::KeyedBreakers;
+use crate::keyed::{ByDisplay, KeyedBreakers};
 use crate::{BreakerSettings, BudgetSettings, Config, Policy};
 
 /// The configuration every call site resolves its names against.
@@ -501,7 +501,7 @@ where
     };
     candidates.into_iter().find(|key| {
         keyed
-            .and_then(|k| k.existing(key))
+            .and_then(|k| k.existing(&ByDisplay(*key)))
             .is_none_or(|instance| instance.admits())
     })
 }
