@@ -17,8 +17,10 @@
 //!
 //! Two keys change the shape, and only when they are written:
 //! - `breaker_key = <expr>` replaces `Controller::start(&__RETRY_SITE)` with
-//!   `Controller::start_keyed(&__RETRY_SITE, &(<expr>))`: the key is evaluated
-//!   once, before the loop, and the call holds its keyed breaker instance.
+//!   `(&KeyProbe(&(<expr>))).start_keyed(&__RETRY_SITE)`: the key is evaluated
+//!   once, before the loop, and the call holds its keyed breaker instance (a
+//!   `&str` or `String` key is looked up as text, any other `Display` key
+//!   through its `Display` output: autoref specialization picks the way).
 //! - `fallback = <path>` turns the loop into a labeled block,
 //!   `let __outcome = '__retry: { … loop { … break '__retry __output … } };`
 //!   (each `return __output` below becomes such a `break`), followed by

@@ -2,11 +2,12 @@
 //! one breaker per distinct key text, each with the named breaker's settings,
 //! created on first use, at most `max_keys` of them alive per name.
 //!
-//! A call looks its key up without allocating, whatever the key's type: the
-//! key's `Display` output is streamed twice, once into a hasher and once into
-//! a comparison with the stored text, so a `&str`, a `String`, a number or a
-//! `SocketAddr` all cost the same two formatting passes and no buffer. Only a
-//! key seen for the first time is formatted into a `String` (the instance
+//! A call looks its key up without allocating, whatever the key's type. A key
+//! that is text already (`&str`, `String`, ...: [`KeyText`]) is hashed and
+//! compared as a `str`. Any other `Display` key is streamed twice, once into
+//! the hasher and once into a comparison with the stored text, with no buffer.
+//! The expansion picks the way by autoref specialization ([`KeyProbe`]). Only
+//! a key seen for the first time is formatted into a `String` (the instance
 //! keeps it).
 //!
 //! The instances of one name live in one [`Table`] under a mutex: an index from
