@@ -123,10 +123,12 @@ pub(crate) fn expand(plan: Plan) -> TokenStream {
             let span = syn::spanned::Spanned::span(key);
             let private_at = relocate(private.clone(), span);
             let site_at = syn::Ident::new("__RETRY_SITE", mixed.located_at(span));
+            let probe = syn::Ident::new("__key_probe", span);
             quote_spanned! {span=> {
                 #[allow(unused_imports)]
                 use #private_at::{KeyByDisplay as _, KeyByText as _};
-                (&#private_at::KeyProbe(&(#key))).start_keyed(&#site_at)
+                let #probe = #private_at::KeyProbe(&(#key));
+                (&#probe).start_keyed(&#site_at)
             }}
         }
     };
