@@ -2,10 +2,11 @@
 //! through `#[retryable]` (policy only; with a breaker; with a breaker and a named
 //! budget), and through `backon`, `tokio-retry2` and a `failsafe` breaker.
 //! A second group runs `#[retryable]` functions without a breaker and with one
-//! breaker and one budget, from one thread and from two at once. A third group
-//! does the same for sync functions, against `retry` 2.x and backon's blocking
-//! retry; a fourth measures a nested call (one `#[retryable]` inside another's
-//! attempt). See BENCHMARKS.md for results.
+//! breaker and one budget (unkeyed and keyed), from one thread and from two at
+//! once. The keyed lines call the same breaker settings through `breaker_key`,
+//! over four keys in turn. A third group does the same for sync functions,
+//! against `retry` 2.x and backon's blocking retry; a fourth measures a nested
+//! call (one `#[retryable]` inside another's attempt). See BENCHMARKS.md for results.
 //!
 //! ```text
 //! cargo bench --bench overhead
@@ -117,6 +118,32 @@ async fn plain_two_layers(x: u64) -> io::Result<u64> {
     op(x).await
 }
 
+/// As `with_untimed_breaker_and_budget`, on the instance of one key (`&str`)
+/// of the breaker: the cost of a keyed breaker is the difference.
+#[retryable(policy = "bench", breaker = "untimed", budget = "bench", breaker_key = host)]
+async fn keyed_untimed_breaker_and_budget(host: &str, x: u64) -> io::Result<u64> {
+    op(x).await
+}
+
+/// As above, keyed by a number (formatted for the lookup, not allocated).
+#[retryable(policy = "bench", breaker = "untimed", budget = "bench", breaker_key = port)]
+async fn keyed_by_number(port: u16, x: u64) -> io::Result<u64> {
+    op(x).await
+}
+
+/// As `with_breaker_and_budget` (slow calls timed), keyed by `&str`.
+#[retryable(policy = "bench", breaker = "bench", budget = "bench", breaker_key = host)]
+async fn keyed_breaker_and_budget(host: &str, x: u64) -> io::Result<u64> {
+    op(x).await
+}
+
+const HOSTS: [&str; 4] = [
+    "api-1.internal.example",
+    "api-2.internal.example",
+    "api-3.internal.example",
+    "api-4.internal.example",
+];
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -146,6 +173,27 @@ fn success_path(c: &mut Criterion) {
     group.bench_function("retryable_untimed_breaker_budget", |b| {
         b.to_async(&rt)
             .iter(|| with_untimed_breaker_and_budget(black_box(1)))
+    });
+    group.bench_function("keyed_untimed_breaker_budget", |b| {
+        let mut i = 0;
+        b.to_async(&rt).iter(|| {
+            i += 1;
+            keyed_untimed_breaker_and_budget(HOSTS[i % 4], black_box(1))
+        })
+    });
+    group.bench_function("keyed_number_untimed_breaker_budget", |b| {
+        let mut i = 0_u16;
+        b.to_async(&rt).iter(|| {
+            i = i.wrapping_add(1);
+            keyed_by_number(8000 + i % 4, black_box(1))
+        })
+    });
+    group.bench_function("keyed_breaker_budget", |b| {
+        let mut i = 0;
+        b.to_async(&rt).iter(|| {
+            i += 1;
+            keyed_breaker_and_budget(HOSTS[i % 4], black_box(1))
+        })
     });
     group.bench_function("backon", |b| {
         b.to_async(&rt)
@@ -215,6 +263,19 @@ fn contention(c: &mut Criterion) {
         group.bench_function(
             format!("retryable_untimed_breaker_budget_{threads}_threads"),
             |b| b.iter_custom(|iters| hammer(threads, iters, with_untimed_breaker_and_budget)),
+        );
+        group.bench_function(
+            format!("keyed_untimed_breaker_budget_{threads}_threads"),
+            |b| {
+                b.iter_custom(|iters| {
+                    hammer(threads, iters, |i| {
+                        keyed_untimed_breaker_and_budget(
+                            HOSTS[usize::try_from(i % 4).unwrap_or(0)],
+                            i,
+                        )
+                    })
+                })
+            },
         );
     }
     group.finish();

@@ -14,6 +14,19 @@
 //! `__retry` are invisible to the body, so they can never clash with its names).
 //! Everything it names lives under `retry_runtime::__private`, which is not a
 //! public API: write the attribute, not this.
+//!
+//! Two keys change the shape, and only when they are written:
+//! - `breaker_key = <expr>` replaces `Controller::start(&__RETRY_SITE)` with
+//!   `(&KeyProbe(&(<expr>))).start_keyed(&__RETRY_SITE)`: the key is evaluated
+//!   once, before the loop, and the call holds its keyed breaker instance (a
+//!   `&str` or `String` key is looked up as text, any other `Display` key
+//!   through its `Display` output: autoref specialization picks the way).
+//! - `fallback = <path>` turns the loop into a labeled block,
+//!   `let __outcome = '__retry: { … loop { … break '__retry __output … } };`
+//!   (each `return __output` below becomes such a `break`), followed by
+//!   `match __outcome { Ok(v) => Ok(v), Err(e) => <path>(<arguments>, e).await }`,
+//!   the call going through a trait local to the function that checks the
+//!   fallback's signature at the path.
 
 use std::io;
 

@@ -51,6 +51,21 @@ async fn with_deadline(key: &str, n: u64) -> io::Result<usize> {
     Ok(key.len() + usize::try_from(n).unwrap_or(0))
 }
 
+#[retryable(breaker = "default", breaker_key = host)]
+async fn keyed_str(host: &str) -> io::Result<usize> {
+    Ok(host.len())
+}
+
+#[retryable(breaker = "default", breaker_key = host)]
+async fn keyed_string(host: String) -> io::Result<usize> {
+    Ok(host.len())
+}
+
+#[retryable(breaker = "default", breaker_key = port)]
+async fn keyed_number(port: u64) -> io::Result<u64> {
+    Ok(port)
+}
+
 struct Store {
     hits: u64,
 }
@@ -91,6 +106,45 @@ fn a_successful_call_allocates_nothing() {
             "{} allocations in 3,000 successful calls",
             after - before
         );
+
+        // Keyed breakers: once a key's instance exists, a call finds it
+        // without allocating, for `&str`, `String` and other `Display` keys.
+        let hosts = [
+            "a.example",
+            "b.example",
+            "a-much-longer-host-name.example.internal",
+        ];
+        let owned: Vec<String> = hosts.iter().map(|h| (*h).to_owned()).collect();
+        for host in hosts {
+            keyed_str(host).await.unwrap();
+        }
+        keyed_number(8080).await.unwrap();
+        let before_keyed = allocations();
+        let mut keyed = 0;
+        for i in 0..1_000 {
+            keyed += keyed_str(hosts[i % 3]).await.unwrap();
+            // The by-value `String` is cloned per attempt (rule 3), so measure
+            // the key lookup with a `String` that is borrowed, not the clone.
+            keyed += owned[i % 3].len();
+            keyed += usize::try_from(keyed_number(8080).await.unwrap()).unwrap_or(0);
+        }
+        let keyed_allocations = allocations() - before_keyed;
+        assert!(keyed > 0);
+        assert_eq!(
+            keyed_allocations, 0,
+            "{keyed_allocations} allocations in 2,000 keyed calls"
+        );
+        // A `String` argument: its per-attempt clone allocates (rule 3), the key lookup does not.
+        keyed_string(owned[0].clone()).await.unwrap();
+        let arg = owned[0].clone();
+        let before_string = allocations();
+        keyed_string(arg).await.unwrap();
+        assert_eq!(
+            allocations() - before_string,
+            1,
+            "the argument's clone for the attempt, nothing for the key"
+        );
+        let after = allocations();
 
         // The counter does see allocations made on this thread.
         let boxed = std::hint::black_box(Box::new(total));

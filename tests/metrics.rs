@@ -23,6 +23,12 @@ minimum_calls = 4
 failure_rate_threshold = 1.0
 open_duration = "10s"
 
+[breakers.keyed]
+window_size = 2
+minimum_calls = 2
+failure_rate_threshold = 1.0
+open_duration = "10s"
+
 [budgets.m]
 ttl = "10s"
 min_retries_per_sec = 0
@@ -37,6 +43,12 @@ async fn call(fail: bool, attempts: &AtomicU32) -> io::Result<u32> {
     } else {
         Ok(1)
     }
+}
+
+#[retryable(policy = "m", breaker = "keyed", breaker_key = host)]
+async fn keyed_call(host: &str) -> io::Result<u32> {
+    let _ = host;
+    Err(io::ErrorKind::ConnectionReset.into())
 }
 
 fn values(snapshotter: &Snapshotter) -> HashMap<String, f64> {
@@ -93,6 +105,13 @@ fn counters_and_gauges() {
         // The breaker rejects this call's first attempt.
         call(true, &attempts).await.unwrap_err();
         assert_eq!(attempts.load(Ordering::SeqCst), 2 + 2 + 2);
+
+        // Keyed instances: nothing per key until the program opts in.
+        keyed_call("quiet").await.unwrap_err();
+        keyed_call("quiet").await.unwrap_err();
+        retry_runtime::metrics::set_key_labels(true);
+        keyed_call("loud").await.unwrap_err();
+        keyed_call("loud").await.unwrap_err();
     });
 
     let v = values(&snapshotter);
@@ -120,4 +139,15 @@ fn counters_and_gauges() {
     );
     assert_eq!(get("retry_breaker_state{breaker=m}"), 1.0, "open");
     assert_eq!(get("retry_budget_balance{budget=m}"), 0.0);
+
+    // Both keyed instances opened; only the one that opened after the opt-in
+    // has a `key`-labelled state, and the named breaker's own gauge is untouched.
+    assert_eq!(
+        get("retry_breaker_state{breaker=keyed,key=loud}"),
+        1.0,
+        "open"
+    );
+    assert!(!v.contains_key("retry_breaker_state{breaker=keyed,key=quiet}"));
+    assert!(!v.contains_key("retry_breaker_state{breaker=keyed}"));
+    assert_eq!(get("retry_breaker_keys{breaker=keyed}"), 2.0);
 }

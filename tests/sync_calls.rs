@@ -69,6 +69,12 @@ minimum_calls = 2
 failure_rate_threshold = 1.0
 open_duration = "5s"
 
+[breakers.shared-keyed]
+window_size = 2
+minimum_calls = 2
+failure_rate_threshold = 1.0
+open_duration = "5s"
+
 [budgets.shared]
 ttl = "10s"
 min_retries_per_sec = 0
@@ -352,4 +358,50 @@ fn install_refuses_an_attempt_timeout_for_a_sync_call_site() {
         "the running config stays"
     );
     assert!(guarded_by_policy().is_ok());
+}
+
+// Keys and fallbacks work for sync functions too.
+
+fn cached(runs: &AtomicU32, error: io::Error) -> io::Result<u32> {
+    assert_eq!(error.kind(), io::ErrorKind::ConnectionReset);
+    Ok(runs.load(Ordering::SeqCst) + 100)
+}
+
+#[retryable(policy = "twice", fallback = cached)]
+fn with_fallback(runs: &AtomicU32) -> io::Result<u32> {
+    down(runs)
+}
+
+#[retryable(policy = "once", breaker = "shared-keyed", breaker_key = host)]
+fn keyed(host: &str, runs: &AtomicU32) -> io::Result<u32> {
+    down(runs)
+}
+
+#[test]
+fn a_sync_fallback_replaces_the_final_error() {
+    setup();
+    let clock = ManualClock::start();
+    let runs = AtomicU32::new(0);
+    assert_eq!(
+        with_fallback(&runs).unwrap(),
+        102,
+        "two attempts, then the fallback"
+    );
+    assert_eq!(clock.sleeps(), vec![ms(10)]);
+}
+
+#[test]
+fn sync_calls_use_keyed_breakers() {
+    setup();
+    let runs = AtomicU32::new(0);
+    keyed("a", &runs).unwrap_err();
+    keyed("a", &runs).unwrap_err();
+    let a = retry_runtime::breaker_for("shared-keyed", "a").unwrap();
+    assert_eq!(a.state(), BreakerState::Open);
+    assert!(breaker_open(&keyed("a", &runs).unwrap_err()));
+    assert!(
+        !breaker_open(&keyed("b", &runs).unwrap_err()),
+        "another key is closed"
+    );
+    assert_eq!(runs.load(Ordering::SeqCst), 3);
 }

@@ -18,6 +18,8 @@ pub(crate) struct Args {
     pub(crate) name: Option<Name>,
     #[darling(rename = "crate")]
     pub(crate) krate: Option<CratePath>,
+    pub(crate) breaker_key: Option<BreakerKey>,
+    pub(crate) fallback: Option<Fallback>,
 }
 
 /// The keys, as DESIGN §3 lists them.
@@ -29,6 +31,8 @@ const KEYS: &[&str] = &[
     "retry_if",
     "name",
     "crate",
+    "breaker_key",
+    "fallback",
 ];
 
 impl Args {
@@ -114,6 +118,8 @@ fn example(key: &str) -> &'static str {
         "name" => "\"store.get\"",
         "retry_if" => "is_transient",
         "crate" => "\"my_crate::retry\"",
+        "breaker_key" => "host",
+        "fallback" => "cached_value",
         _ => "...",
     }
 }
@@ -175,7 +181,7 @@ fn unknown_key(key: &str) -> Error {
     match close {
         Some(known) => Error::custom(format!("unknown key `{key}`: did you mean `{known}`?")),
         None => Error::custom(format!(
-            "unknown key `{key}`: the keys are `policy`, `breaker`, `budget`, `idempotent`, `retry_if`, `name` and `crate`"
+            "unknown key `{key}`: the keys are `policy`, `breaker`, `budget`, `idempotent`, `retry_if`, `name`, `crate`, `breaker_key` and `fallback`"
         )),
     }
 }
@@ -384,5 +390,68 @@ fn ungroup(expr: &syn::Expr) -> &syn::Expr {
     match expr {
         syn::Expr::Group(group) => ungroup(&group.expr),
         other => other,
+    }
+}
+
+/// `breaker_key = <expr>`: an expression over the arguments whose text picks
+/// the keyed instance of the breaker.
+#[derive(Debug, Clone)]
+pub(crate) struct BreakerKey {
+    pub(crate) expr: syn::Expr,
+    /// The `breaker_key` of `breaker_key = ...`, where a missing `breaker` is reported.
+    pub(crate) key_span: proc_macro2::Span,
+}
+
+impl FromMeta for BreakerKey {
+    fn from_meta(item: &syn::Meta) -> darling::Result<Self> {
+        match item {
+            syn::Meta::NameValue(nv) => match ungroup(&nv.value) {
+                syn::Expr::Closure(_) => Err(Error::custom(
+                    "`breaker_key` takes an expression whose value is the key, not a closure: write the closure's body, e.g. `breaker_key = url.host_str().unwrap_or(\"\")`",
+                )
+                .with_span(&nv.value)),
+                value => Ok(BreakerKey {
+                    expr: value.clone(),
+                    key_span: nv.path.span(),
+                }),
+            },
+            _ => Err(Error::custom(
+                "`breaker_key` needs a value: an expression over the arguments, e.g. `breaker_key = host`",
+            )
+            .with_span(item)),
+        }
+    }
+}
+
+/// `fallback = path::to::function` (or `Self::method`).
+#[derive(Debug, Clone)]
+pub(crate) struct Fallback(pub(crate) syn::Path);
+
+impl FromMeta for Fallback {
+    fn from_expr(expr: &syn::Expr) -> darling::Result<Self> {
+        match ungroup(expr) {
+            syn::Expr::Path(p) if p.qself.is_none() => Ok(Fallback(p.path.clone())),
+            syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => {
+                Err(Error::custom(format!(
+                    "`fallback` takes a path to a function, not a string: write `fallback = {}`",
+                    s.value()
+                ))
+                .with_span(s))
+            }
+            syn::Expr::Closure(_) => Err(Error::custom(
+                "`fallback` takes a path to a function, not a closure: move the closure into a named `async fn` taking the function's arguments and then its error, and write `fallback = that_fn`",
+            )
+            .with_span(expr)),
+            _ => Err(Error::custom(
+                "`fallback` takes a path to a function (or `Self::method`), e.g. `fallback = cached_value`",
+            )
+            .with_span(expr)),
+        }
+    }
+
+    fn from_word() -> darling::Result<Self> {
+        Err(Error::custom(
+            "`fallback` needs a function: write `fallback = some_fn`, where `some_fn` takes this function's arguments and then its error",
+        ))
     }
 }

@@ -32,6 +32,18 @@ pub(crate) struct Plan {
     pub(crate) self_rebind: Option<Rebind>,
     /// A plain `fn`: attempts run in a closure, backoff sleeps block.
     pub(crate) sync: bool,
+    /// `breaker_key = <expr>`: computed once per call, before the first attempt.
+    pub(crate) breaker_key: Option<syn::Expr>,
+    pub(crate) fallback: Option<FallbackPlan>,
+}
+
+/// `fallback = path`: what to call it with, and the signature it must have.
+pub(crate) struct FallbackPlan {
+    pub(crate) path: syn::Path,
+    /// The function's arguments as the signature binds them, in order.
+    pub(crate) args: Vec<TokenStream>,
+    /// The signature the fallback must have, quoted, for the error message.
+    pub(crate) expected: String,
 }
 
 /// How one argument is re-supplied to each attempt: `let <pattern> = <how>(<source>);`.
@@ -105,13 +117,27 @@ pub(crate) fn check(
         check_return_type(&function, &mut errors)
     };
 
+    if let Some(key) = &args.breaker_key
+        && args.breaker.is_none()
+    {
+        errors.push(
+            Error::custom(
+                "`breaker_key` picks one instance of a named circuit breaker per key, and this function has no breaker: add `breaker = \"<name>\"` (e.g. `breaker = \"hosts\"`), whose settings every key's instance gets",
+            )
+            .with_span(&key.key_span),
+        );
+    }
+
     let mut rebinds = Vec::new();
     let mut self_rebind = None;
     let mut next_arg = 0usize;
+    let mut fallback_args = Vec::new();
     for input in &mut function.sig.inputs {
         match input {
             FnArg::Receiver(receiver) => {
                 self_rebind = receiver_rebind(receiver, idempotent, &fn_name, &mut errors);
+                let self_token = receiver.self_token;
+                fallback_args.push(quote::quote!(#self_token));
             }
             FnArg::Typed(typed) => {
                 let index = next_arg;
@@ -120,9 +146,17 @@ pub(crate) fn check(
                 {
                     rebinds.push(rebind);
                 }
+                if args.fallback.is_some() {
+                    fallback_args.push(fallback_arg(typed, index));
+                }
             }
         }
     }
+    let fallback = args.fallback.map(|f| FallbackPlan {
+        expected: expected_fallback(&original.sig, &f.0),
+        path: f.0,
+        args: fallback_args,
+    });
 
     if let Err(error) = errors.finish() {
         let mut original = original;
@@ -149,7 +183,72 @@ pub(crate) fn check(
         rebinds,
         self_rebind,
         sync,
+        breaker_key: args.breaker_key.map(|k| k.expr),
+        fallback,
     })
+}
+
+/// How the fallback receives an argument: by the name the signature binds it
+/// to. A `_` argument is given one, so that it can be passed on.
+fn fallback_arg(typed: &mut syn::PatType, index: usize) -> TokenStream {
+    if let Pat::Wild(wild) = &*typed.pat {
+        let ident = format_ident!(
+            "__arg{}",
+            index,
+            span = Span::mixed_site().located_at(wild.span())
+        );
+        *typed.pat = syn::parse_quote!(#ident);
+    }
+    match &*typed.pat {
+        Pat::Ident(p) => p.ident.to_token_stream(),
+        // Every other pattern was renamed by `typed_rebind`.
+        pat => pat.to_token_stream(),
+    }
+}
+
+/// The signature a fallback of `sig` must have, as a person writes it:
+/// `async fn(&self, key: &str, error: StoreError) -> Result<String, StoreError>`.
+fn expected_fallback(sig: &syn::Signature, path: &syn::Path) -> String {
+    let mut params: Vec<String> = sig
+        .inputs
+        .iter()
+        .map(|input| shown(input).replace(" : ", ": "))
+        .collect();
+    let (error, output, alias) = match &sig.output {
+        syn::ReturnType::Default => ("E".to_owned(), "()".to_owned(), None),
+        syn::ReturnType::Type(_, ty) => {
+            let error = match &**ty {
+                Type::Path(p) => p.path.segments.last().and_then(|s| match &s.arguments {
+                    syn::PathArguments::AngleBracketed(a)
+                        if s.ident == "Result" && a.args.len() == 2 =>
+                    {
+                        a.args.last().map(shown)
+                    }
+                    _ => None,
+                }),
+                _ => None,
+            };
+            match error {
+                Some(error) => (error, shown(ty), None),
+                None => ("E".to_owned(), shown(ty), Some(shown(ty))),
+            }
+        }
+    };
+    params.push(format!("error: {error}"));
+    let asyncness = if sig.asyncness.is_some() {
+        "async "
+    } else {
+        ""
+    };
+    let name = path
+        .segments
+        .last()
+        .map_or_else(String::new, |s| s.ident.to_string());
+    let signature = format!("{asyncness}fn {name}({}) -> {output}", params.join(", "));
+    match alias {
+        Some(alias) => format!("`{signature}` (where `E` is the error type of `{alias}`)"),
+        None => format!("`{signature}`"),
+    }
 }
 
 fn name_or(name: Option<&Name>, default: &str) -> String {

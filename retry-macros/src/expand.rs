@@ -5,7 +5,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::visit_mut::VisitMut;
 
-use crate::check::{How, Plan, Rebind};
+use crate::check::{FallbackPlan, How, Plan, Rebind};
 use crate::self_rename::RenameSelf;
 
 pub(crate) fn expand(plan: Plan) -> TokenStream {
@@ -23,6 +23,8 @@ pub(crate) fn expand(plan: Plan) -> TokenStream {
         rebinds,
         self_rebind,
         sync,
+        breaker_key,
+        fallback,
     } = plan;
     let private = quote!(#krate::__private);
     let fn_ident = &function.sig.ident;
@@ -56,10 +58,21 @@ pub(crate) fn expand(plan: Plan) -> TokenStream {
         RenameSelf(syn::Ident::new("__self", mixed)).visit_block_mut(&mut function.block);
     }
 
-    let rebinds = self_rebind
-        .iter()
-        .chain(&rebinds)
-        .map(|r| rebind(r, &private));
+    // An argument that the body leaves unused but the key or the fallback
+    // uses is used: its per-attempt copy must not warn.
+    let key_tokens = breaker_key.as_ref().map(quote::ToTokens::to_token_stream);
+    let rebinds = self_rebind.iter().chain(&rebinds).map(|r| {
+        let used_elsewhere = fallback.is_some()
+            || key_tokens
+                .as_ref()
+                .is_some_and(|key| mentions(key.clone(), &r.source.to_string()));
+        let binding = rebind(r, &private);
+        if used_elsewhere {
+            quote!(#[allow(unused_variables)] #binding)
+        } else {
+            binding
+        }
+    });
     let body = &function.block.stmts;
 
     // A missing `Classify` or `From<Rejected>` is reported at the call, its
@@ -158,25 +171,157 @@ pub(crate) fn expand(plan: Plan) -> TokenStream {
         site_value
     };
 
+    // With a key, the call takes its breaker instance once, before the first
+    // attempt; the expression may borrow the arguments (the borrow ends here).
+    // A value that cannot be displayed is reported at the expression.
+    let start = match &breaker_key {
+        None => quote!(#private::Controller::start(&#site)),
+        Some(key) => {
+            // Autoref specialization: a key that is text already (`&str`,
+            // `String`, ...) is looked up without formatting; any other
+            // `Display` type through its `Display` output.
+            let span = syn::spanned::Spanned::span(key);
+            let private_at = relocate(private.clone(), span);
+            let site_at = syn::Ident::new("__RETRY_SITE", mixed.located_at(span));
+            let probe = syn::Ident::new("__key_probe", span);
+            quote_spanned! {span=> {
+                #[allow(unused_imports)]
+                use #private_at::{KeyByDisplay as _, KeyByText as _};
+                let #probe = #private_at::KeyProbe(&(#key));
+                (&#probe).start_keyed(&#site_at)
+            }}
+        }
+    };
+    // Without a fallback, the loop returns; with one, it breaks out with the
+    // result, which the fallback replaces if it is an error.
+    let label = syn::Lifetime::new("'__retry", mixed);
+    let exit = if fallback.is_some() {
+        quote!(break #label)
+    } else {
+        quote!(return)
+    };
+    let retry_loop = quote! {
+        let mut #controller = #start;
+        loop {
+            let #step_ident = #step;
+            match #step_ident {
+                #private::ControlFlow::Break(#output) => #exit #output,
+                #private::ControlFlow::Continue(#pending) => match #pause {
+                    #private::ControlFlow::Break(#output) => #exit #output,
+                    #private::ControlFlow::Continue(()) => {}
+                },
+            }
+        }
+    };
+    let retry_loop = match &fallback {
+        None => retry_loop,
+        Some(plan) => with_fallback(plan, &retry_loop, &label, &return_type, &private, sync),
+    };
+
     function.block = syn::parse_quote!({
         static #site: #private::CallSite = #site_value;
         #[#private::linkme::distributed_slice(#private::CALL_SITES)]
         #[linkme(crate = #private::linkme)]
         static #register: &'static #private::CallSite = &#site;
 
-        let mut #controller = #private::Controller::start(&#site);
-        loop {
-            let #step_ident = #step;
-            match #step_ident {
-                #private::ControlFlow::Break(#output) => return #output,
-                #private::ControlFlow::Continue(#pending) => match #pause {
-                    #private::ControlFlow::Break(#output) => return #output,
-                    #private::ControlFlow::Continue(()) => {}
-                },
-            }
-        }
+        #retry_loop
     });
     quote!(#function)
+}
+
+/// The retry loop as a labeled block whose value is the call's result, then
+/// the fallback in place of an error. The fallback's signature is checked by a
+/// trait local to the function, implemented for every `AsyncFn` of the right
+/// arguments and output, whose message (written here, with the signature
+/// spelled out) is reported at the fallback's path.
+fn with_fallback(
+    plan: &FallbackPlan,
+    retry_loop: &TokenStream,
+    label: &syn::Lifetime,
+    return_type: &syn::Type,
+    private: &TokenStream,
+    sync: bool,
+) -> TokenStream {
+    let FallbackPlan {
+        path,
+        args,
+        expected,
+    } = plan;
+    let mixed = Span::mixed_site();
+    let outcome = syn::Ident::new("__outcome", mixed);
+    let value = syn::Ident::new("__value", mixed);
+    let error = syn::Ident::new("__error", mixed);
+    let fallback_trait = syn::Ident::new("__RetryFallback", mixed);
+    let call = syn::Ident::new("__call", mixed);
+    let call_fn = syn::Ident::new("__retry_fallback", mixed);
+    let types: Vec<syn::Ident> = (0..=args.len())
+        .map(|i| syn::Ident::new(&format!("__A{i}"), mixed))
+        .collect();
+    let values: Vec<syn::Ident> = (0..=args.len())
+        .map(|i| syn::Ident::new(&format!("__a{i}"), mixed))
+        .collect();
+    let shown_path = quote!(#path).to_string().replace(' ', "");
+    let message =
+        format!("`{shown_path}` cannot be the fallback of this function: it must be {expected}");
+    let label_text = format!("expected {expected}");
+    let note = "a fallback takes the function's arguments, in the same order and passing modes, then the error the call would return, and returns what the function returns (from an `async fn` for an async function); its result is returned instead of the error";
+    let path_span = syn::spanned::Spanned::span(path);
+    let called = if sync {
+        quote!(#call_fn(&#path, (#(#args,)* #error,)))
+    } else {
+        quote!(#call_fn(&#path, (#(#args,)* #error,)).await)
+    };
+    let called = relocate(called, path_span);
+    // A sync function's fallback is a plain `Fn`; an async one's an `AsyncFn`.
+    let (bound, returns) = if sync {
+        (quote!(::core::ops::Fn), quote!(__Out))
+    } else {
+        (
+            quote!(::core::ops::AsyncFn),
+            quote!(impl ::core::future::Future<Output = __Out>),
+        )
+    };
+    quote! {
+        let #outcome: #return_type = #label: { #retry_loop };
+        #[diagnostic::on_unimplemented(message = #message, label = #label_text, note = #note)]
+        trait #fallback_trait<__Args, __Out> {
+            fn #call(&self, args: __Args) -> #returns;
+        }
+        #[diagnostic::do_not_recommend]
+        impl<__F, #(#types,)* __Out> #fallback_trait<(#(#types,)*), __Out> for __F
+        where
+            __F: #bound(#(#types),*) -> __Out,
+        {
+            #[inline]
+            fn #call(&self, (#(#values,)*): (#(#types,)*)) -> #returns {
+                self(#(#values),*)
+            }
+        }
+        // One obligation, at the path: a mismatch is reported once.
+        #[inline]
+        fn #call_fn<__F, __Args, __Out>(
+            fallback: &__F,
+            args: __Args,
+        ) -> #returns
+        where
+            __F: #fallback_trait<__Args, __Out>,
+        {
+            fallback.#call(args)
+        }
+        match #private::ReturnsResult::into_result(#outcome) {
+            ::core::result::Result::Ok(#value) => #private::ReturnsResult::from_ok(#value),
+            ::core::result::Result::Err(#error) => #called,
+        }
+    }
+}
+
+/// Whether `tokens` name `ident` anywhere (`self` included).
+fn mentions(tokens: TokenStream, ident: &str) -> bool {
+    tokens.into_iter().any(|tree| match tree {
+        proc_macro2::TokenTree::Ident(i) => i == ident,
+        proc_macro2::TokenTree::Group(g) => mentions(g.stream(), ident),
+        _ => false,
+    })
 }
 
 /// The same tokens, resolved as before but located at `at`.

@@ -9,12 +9,13 @@ use std::fmt;
 use std::future::Future;
 use std::ops::ControlFlow;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::breaker::{Outcome, Permit};
+use crate::breaker::{Breaker, Outcome, Permit};
 use crate::registry::{CallSite, Resolved};
 use crate::{Class, Nested, Rejected};
 
@@ -36,6 +37,9 @@ pub struct Controller {
     /// The call runs inside another call's attempt under `nested = "single"`:
     /// one attempt, the outer call retries.
     single: bool,
+    /// The call's keyed breaker instance (`breaker_key`), used instead of the
+    /// named breaker; held for the whole call, so eviction cannot free it.
+    keyed: Option<Arc<Breaker>>,
 }
 
 /// Why a call stopped retrying and returned an error.
@@ -127,6 +131,38 @@ impl Controller {
             previous_delay: Duration::ZERO,
             permit: None,
             single: nested && resolved.policy.nested == Nested::Single,
+            keyed: None,
+        }
+    }
+
+    /// [`start`](Self::start) for a call with a `breaker_key`: the call uses
+    /// the instance of its breaker for `key` (created on first use).
+    #[inline]
+    #[must_use]
+    pub(crate) fn start_keyed<K: crate::keyed::LookupKey + ?Sized>(
+        site: &'static CallSite,
+        key: &K,
+    ) -> Self {
+        let mut controller = Controller::start(site);
+        controller.keyed = controller.resolved.keyed.map(|k| k.get(key));
+        controller
+    }
+
+    /// A permit from the call's breaker: `None` without a breaker, `Some(None)` refused.
+    #[inline]
+    fn acquire(&self, now: Option<Instant>) -> Option<Option<Permit>> {
+        match &self.keyed {
+            None => self.resolved.breaker.map(|b| b.acquire(now)),
+            Some(keyed) => Some(keyed.acquire_keyed(now)),
+        }
+    }
+
+    /// The call's breaker: its keyed instance, or the named breaker.
+    #[inline]
+    fn breaker(&self) -> Option<&Breaker> {
+        match &self.keyed {
+            None => self.resolved.breaker,
+            Some(keyed) => Some(keyed),
         }
     }
 
@@ -143,7 +179,7 @@ impl Controller {
             // `started` was read (if the policy has a deadline) in this same poll:
             // the breaker can time the attempt from it.
             let now = self.started;
-            match self.resolved.breaker.map(|b| b.acquire(now)) {
+            match self.acquire(now) {
                 None => {}
                 Some(Some(permit)) => self.permit = Some(permit),
                 Some(None) => {
@@ -152,6 +188,7 @@ impl Controller {
                     tracing::debug!(
                         call_site = self.site.name(),
                         breaker,
+                        key = self.keyed.as_ref().and_then(|k| k.key()).map(|k| &**k),
                         "circuit breaker open: call rejected"
                     );
                     return Err(Rejected::BreakerOpen { breaker });
@@ -325,7 +362,7 @@ impl Controller {
         O: ReturnsResult<Err = E>,
         D: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Debug>,
     {
-        match self.resolved.breaker.map(|b| b.acquire(None)) {
+        match self.acquire(None) {
             None => {}
             Some(Some(permit)) => self.permit = Some(permit),
             Some(None) => {
@@ -378,7 +415,9 @@ impl Controller {
     /// else the error's class.
     #[inline]
     fn record(&mut self, error: Option<Class>) {
-        if let (Some(permit), Some(breaker)) = (self.permit.take(), &self.resolved.breaker) {
+        if let Some(permit) = self.permit.take()
+            && let Some(breaker) = self.breaker()
+        {
             breaker.record(permit, Outcome::of(error, breaker.settings()));
         }
     }
@@ -421,7 +460,7 @@ impl Controller {
         }
         // A breaker that will still be open when the sleep ends would refuse
         // the retry: give up now (this attempt's own failure may have opened it).
-        if let Some(breaker) = self.resolved.breaker
+        if let Some(breaker) = self.breaker()
             && !breaker.admits_after(delay)
         {
             self.resolved.metrics.breaker_rejection();

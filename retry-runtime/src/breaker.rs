@@ -146,6 +146,8 @@ impl Word {
 /// A live circuit breaker.
 pub(crate) struct Breaker {
     name: Arc<str>,
+    /// The key of a keyed instance (`breaker_key`); `None` for the named breaker itself.
+    key: Option<Arc<str>>,
     settings: BreakerSettings,
     /// State, epoch and admitted trials: see [`Word`].
     word: AtomicU64,
@@ -195,7 +197,7 @@ pub(crate) enum Permit {
 /// A half-open trial permit. Dropped without an outcome (a cancelled or
 /// panicking attempt), it gives its place back and records nothing.
 pub(crate) struct TrialPermit {
-    breaker: &'static Breaker,
+    breaker: BreakerRef,
     epoch: u64,
     started: Option<Instant>,
     done: bool,
@@ -209,10 +211,48 @@ impl Drop for TrialPermit {
     }
 }
 
+/// The breaker a trial permit gives its place back to: a named breaker
+/// (leaked, `'static`) or a keyed instance (reference-counted, so that an
+/// evicted instance lives as long as a call still holds it).
+pub(crate) enum BreakerRef {
+    Static(&'static Breaker),
+    Keyed(Arc<Breaker>),
+}
+
+impl Clone for BreakerRef {
+    fn clone(&self) -> Self {
+        match self {
+            BreakerRef::Static(breaker) => BreakerRef::Static(breaker),
+            BreakerRef::Keyed(breaker) => BreakerRef::Keyed(Arc::clone(breaker)),
+        }
+    }
+}
+
+impl std::ops::Deref for BreakerRef {
+    type Target = Breaker;
+
+    fn deref(&self) -> &Breaker {
+        match self {
+            BreakerRef::Static(breaker) => breaker,
+            BreakerRef::Keyed(breaker) => breaker,
+        }
+    }
+}
+
 impl Breaker {
     pub(crate) fn new(name: &str, settings: BreakerSettings) -> Breaker {
+        Breaker::with_key(Arc::from(name), None, settings)
+    }
+
+    /// A breaker called `name`, the instance of `key` if given.
+    pub(crate) fn with_key(
+        name: Arc<str>,
+        key: Option<Arc<str>>,
+        settings: BreakerSettings,
+    ) -> Breaker {
         Breaker {
-            name: Arc::from(name),
+            name,
+            key,
             settings,
             word: AtomicU64::new(Word::new(0, BreakerState::Closed, 0).0),
             origin: crate::clock::now(),
@@ -228,6 +268,16 @@ impl Breaker {
 
     pub(crate) fn settings(&self) -> &BreakerSettings {
         &self.settings
+    }
+
+    /// The key of a keyed instance.
+    pub(crate) fn key(&self) -> Option<&Arc<str>> {
+        self.key.as_ref()
+    }
+
+    /// `name`, or `name` key `key` for a keyed instance: how events name it.
+    fn label(&self) -> Label<'_> {
+        Label(self)
     }
 
     #[inline]
@@ -279,6 +329,23 @@ impl Breaker {
     /// since), so that timing the attempt needs no second read.
     #[inline]
     pub(crate) fn acquire(&'static self, now: Option<Instant>) -> Option<Permit> {
+        self.acquire_as(now, || BreakerRef::Static(self))
+    }
+
+    /// [`acquire`](Self::acquire) for a keyed instance: a trial permit holds
+    /// a reference count on it.
+    #[inline]
+    pub(crate) fn acquire_keyed(self: &Arc<Self>, now: Option<Instant>) -> Option<Permit> {
+        self.acquire_as(now, || BreakerRef::Keyed(Arc::clone(self)))
+    }
+
+    /// The closed path is one atomic load; `this` is called only for a trial permit.
+    #[inline]
+    fn acquire_as(
+        &self,
+        now: Option<Instant>,
+        this: impl FnOnce() -> BreakerRef,
+    ) -> Option<Permit> {
         let word = self.word();
         match word.state() {
             BreakerState::Closed => Some(Permit::Closed {
@@ -286,16 +353,26 @@ impl Breaker {
                 started: self.start_timing(now),
             }),
             BreakerState::Disabled => Some(Permit::Disabled),
-            _ => self.acquire_slow(now),
+            _ => self.acquire_slow(now, this),
         }
     }
 
     #[cold]
-    fn acquire_slow(&'static self, now: Option<Instant>) -> Option<Permit> {
+    fn acquire_slow(
+        &self,
+        now: Option<Instant>,
+        this: impl FnOnce() -> BreakerRef,
+    ) -> Option<Permit> {
         let mut word = self.word();
         loop {
             match word.state() {
-                BreakerState::Closed | BreakerState::Disabled => return self.acquire(now),
+                BreakerState::Closed => {
+                    return Some(Permit::Closed {
+                        epoch: word.epoch(),
+                        started: self.start_timing(now),
+                    });
+                }
+                BreakerState::Disabled => return Some(Permit::Disabled),
                 BreakerState::Open => {
                     if self.time_in_state() < self.settings.open_duration {
                         break;
@@ -313,7 +390,7 @@ impl Breaker {
                         ) {
                             Ok(_) => {
                                 return Some(Permit::Trial(TrialPermit {
-                                    breaker: self,
+                                    breaker: this(),
                                     epoch: word.epoch(),
                                     started: self.start_timing(now),
                                     done: false,
@@ -369,6 +446,25 @@ impl Breaker {
             BreakerState::ForcedOpen => false,
             BreakerState::Open => {
                 self.time_in_state().saturating_add(delay) >= self.settings.open_duration
+            }
+        }
+    }
+
+    /// Whether a call now would be let through (without taking a permit):
+    /// closed, disabled, half-open with a trial place free, or open with its
+    /// `open_duration` over.
+    pub(crate) fn admits(&self) -> bool {
+        let word = self.word();
+        match word.state() {
+            BreakerState::Closed | BreakerState::Disabled => true,
+            BreakerState::ForcedOpen => false,
+            BreakerState::Open => self.time_in_state() >= self.settings.open_duration,
+            BreakerState::HalfOpen => {
+                word.admitted() < self.trial_places()
+                    || self
+                        .settings
+                        .max_half_open_wait
+                        .is_some_and(|wait| self.time_in_state() >= wait)
             }
         }
     }
@@ -501,7 +597,7 @@ impl Breaker {
         );
         self.word
             .store(Word::new(old.epoch() + 1, to, 0).0, Ordering::Release);
-        crate::metrics::breaker_state(&self.name, to);
+        crate::metrics::breaker_state(&self.name, self.key.as_deref(), to);
         if from == to {
             // A reset of a closed breaker, say: counts start afresh, but there
             // is no transition to report.
@@ -509,19 +605,19 @@ impl Breaker {
         }
         match why {
             Some(Why::TrialsHung(wait)) => tracing::warn!(
-                breaker = %self.name, from = %from, to = %to,
+                breaker = %self.name, key = self.key.as_deref(), from = %from, to = %to,
                 max_half_open_wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-                "circuit breaker `{}` {} → {}: trial calls did not report within max_half_open_wait ({:?})",
-                self.name, from, to, wait
+                "circuit breaker {} {} → {}: trial calls did not report within max_half_open_wait ({:?})",
+                self.label(), from, to, wait
             ),
             Some(Why::Rate(rate, value)) => tracing::warn!(
-                breaker = %self.name, from = %from, to = %to, rate, value,
-                "circuit breaker `{}` {} → {}: {} {:.2} reached its threshold",
-                self.name, from, to, rate, value
+                breaker = %self.name, key = self.key.as_deref(), from = %from, to = %to, rate, value,
+                "circuit breaker {} {} → {}: {} {:.2} reached its threshold",
+                self.label(), from, to, rate, value
             ),
             None => tracing::info!(
-                breaker = %self.name, from = %from, to = %to,
-                "circuit breaker `{}` {} → {}", self.name, from, to
+                breaker = %self.name, key = self.key.as_deref(), from = %from, to = %to,
+                "circuit breaker {} {} → {}", self.label(), from, to
             ),
         }
     }
@@ -788,10 +884,24 @@ impl TimeWindow {
     }
 }
 
+/// A breaker as events name it: `` `s3` ``, or `` `hosts` key `a.example` ``.
+struct Label<'b>(&'b Breaker);
+
+impl fmt::Display for Label<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}`", self.0.name)?;
+        if let Some(key) = &self.0.key {
+            write!(f, " key `{key}`")?;
+        }
+        Ok(())
+    }
+}
+
 impl fmt::Debug for Breaker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Breaker")
             .field("name", &self.name)
+            .field("key", &self.key)
             .field("state", &self.state())
             .finish_non_exhaustive()
     }

@@ -123,6 +123,7 @@ mod defaults;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http;
+mod keyed;
 pub mod metrics;
 mod policy;
 mod registry;
@@ -147,8 +148,8 @@ pub use defaults::{Defaults, DefaultsError, DefaultsProblem, check_defaults, reg
 pub use policy::{Backoff, Jitter, Nested, Policy};
 pub use registry::{
     BreakerHandle, BreakerSnapshot, BudgetHandle, BudgetSnapshot, CallSite, CallSiteSnapshot,
-    InstallError, NameKind, Snapshot, SyncTimeout, UndefinedName, breaker, budget, call_sites,
-    current_config, install, reset_state, snapshot,
+    InstallError, NameKind, Snapshot, SyncTimeout, UndefinedName, breaker, breaker_for, budget,
+    call_sites, current_config, first_admitting, install, reset_state, snapshot,
 };
 pub use rejected::Rejected;
 

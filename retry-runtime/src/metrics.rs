@@ -10,6 +10,15 @@
 //! | `retry_breaker_rejections_total` | counter | `call_site`, `breaker` | attempts refused by the breaker |
 //! | `retry_breaker_state` | gauge | `breaker` | 0 closed, 1 open, 2 half-open, 3 forced-open, 4 disabled |
 //! | `retry_budget_balance` | gauge | `budget` | retries the budget holds, updated on each retry decision |
+//! | `retry_breaker_keys` | gauge | `breaker` | live keyed instances of a breaker name (`breaker_key`) |
+//! | `retry_breaker_state` | gauge | `breaker`, `key` | a keyed instance's state, only after [`set_key_labels`]`(true)` |
+//!
+//! Keyed breaker instances (`breaker_key`) add a `key` label only when the
+//! program opts in with [`set_key_labels`]: every distinct key is a new time
+//! series, and only the program's author knows whether its keys are a dozen
+//! hosts or a million user ids. Without it, keyed instances report nothing per
+//! key (the `retry_breaker_state{breaker}` gauge is the named breaker's alone),
+//! and `retry_breaker_keys` says how many are alive.
 //!
 //! Handles are registered once per call site (when it first resolves, and again
 //! when an `install` changes what its names resolve to), so a call formats no
@@ -125,10 +134,59 @@ impl SiteMetrics {
     }
 }
 
-/// Sets the `retry_breaker_state` gauge of a breaker.
+/// Whether keyed instances report metrics with a `key` label; see [`set_key_labels`].
+static KEY_LABELS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Opts in (or out) of a `key` label on the metrics of keyed breaker
+/// instances (`#[retryable(breaker_key = ...)]`): with it, each instance sets
+/// `retry_breaker_state{breaker, key}` on every transition.
+///
+/// Off by default, and a switch in code rather than a config setting: each
+/// distinct key becomes its own time series, so the label's cardinality is
+/// the program author's choice (a few hosts: fine; one key per user: not),
+/// not something a config change should be able to multiply. Takes effect
+/// for transitions from then on.
+///
+/// ```
+/// // Our keys are the dozen upstream hosts: few enough to label.
+/// retry_runtime::metrics::set_key_labels(true);
+/// assert!(retry_runtime::metrics::key_labels());
+/// # retry_runtime::metrics::set_key_labels(false);
+/// ```
+pub fn set_key_labels(on: bool) {
+    KEY_LABELS.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether [`set_key_labels`] is on.
+///
+/// ```
+/// assert!(!retry_runtime::metrics::key_labels()); // off unless the program opts in
+/// ```
+#[must_use]
+pub fn key_labels() -> bool {
+    KEY_LABELS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Sets the `retry_breaker_state` gauge of a breaker; of a keyed instance only
+/// when key labels are on.
 #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
-pub(crate) fn breaker_state(breaker: &str, state: crate::BreakerState) {
+pub(crate) fn breaker_state(breaker: &str, key: Option<&str>, state: crate::BreakerState) {
     #[cfg(feature = "metrics")]
-    metrics::gauge!("retry_breaker_state", "breaker" => breaker.to_owned())
-        .set(f64::from(state.as_u8()));
+    match key {
+        None => metrics::gauge!("retry_breaker_state", "breaker" => breaker.to_owned())
+            .set(f64::from(state.as_u8())),
+        Some(key) if key_labels() => metrics::gauge!(
+            "retry_breaker_state", "breaker" => breaker.to_owned(), "key" => key.to_owned()
+        )
+        .set(f64::from(state.as_u8())),
+        Some(_) => {}
+    }
+}
+
+/// Sets the `retry_breaker_keys` gauge: live keyed instances of `breaker`.
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn breaker_keys(breaker: &str, live: usize) {
+    #[cfg(feature = "metrics")]
+    #[allow(clippy::cast_precision_loss)] // at most a million
+    metrics::gauge!("retry_breaker_keys", "breaker" => breaker.to_owned()).set(live as f64);
 }

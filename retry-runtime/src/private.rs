@@ -7,6 +7,7 @@ pub use crate::attempt::{
 };
 pub use crate::classify::{RetryAfterField, TransparentField};
 pub use crate::defaults::{DEFAULTS, Defaults};
+pub use crate::keyed::{BreakerKey, KeyByDisplay, KeyByText, KeyProbe};
 pub use crate::registry::{CALL_SITES, CallSite};
 pub use core::ops::ControlFlow;
 pub use linkme;

@@ -7,8 +7,9 @@ use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
 use arc_swap::ArcSwap;
 
-use crate::breaker::Breaker;
+use crate::breaker::{Breaker, BreakerRef};
 use crate::budget::Budget;
+use crate::keyed::{ByDisplay, KeyedBreakers};
 use crate::{BreakerSettings, BudgetSettings, Config, Policy};
 
 /// The configuration every call site resolves its names against.
@@ -32,6 +33,10 @@ static LIVE_OBJECTS: LazyLock<Mutex<Objects>> = LazyLock::new(|| Mutex::new(Obje
 struct Objects {
     breakers: HashMap<String, &'static Breaker>,
     budgets: HashMap<String, &'static Budget>,
+    /// The keyed instances (`breaker_key`) of each breaker name. The container
+    /// is leaked like a breaker (one per name and settings); the instances in
+    /// it are reference-counted and freed on eviction or retirement.
+    keyed: HashMap<String, &'static KeyedBreakers>,
 }
 
 fn objects() -> MutexGuard<'static, Objects> {
@@ -130,6 +135,15 @@ pub fn install(config: Config) -> Result<(), InstallError> {
     objects
         .budgets
         .retain(|name, live| config.budget(name) == Some(live.settings()));
+    // Keyed instances follow their name: new settings, new instances (calls
+    // holding an old one finish on it).
+    objects.keyed.retain(|name, live| {
+        let keep = config.breaker(name) == Some(live.settings());
+        if !keep {
+            live.retire();
+        }
+        keep
+    });
     LIVE.store(Arc::new(config));
     GENERATION.fetch_add(1, Ordering::AcqRel);
     drop(objects);
@@ -149,7 +163,8 @@ pub fn install(config: Config) -> Result<(), InstallError> {
 ///
 /// Calls already running finish on the breakers and budgets they started
 /// with. Each reset leaves the replaced objects allocated (a few hundred bytes
-/// each): fine for tests, not for a loop in production.
+/// each): fine for tests, not for a loop in production. Keyed breaker
+/// instances (`breaker_key`) are dropped and freed.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -167,6 +182,9 @@ pub fn reset_state() {
     let mut objects = objects();
     objects.breakers.clear();
     objects.budgets.clear();
+    for (_, keyed) in objects.keyed.drain() {
+        keyed.retire();
+    }
     // Every call site re-resolves on its next call, creating fresh objects.
     GENERATION.fetch_add(1, Ordering::AcqRel);
 }
@@ -363,6 +381,8 @@ struct SiteCache {
 pub(crate) struct Resolved {
     pub(crate) policy: Policy,
     pub(crate) breaker: Option<&'static Breaker>,
+    /// The keyed instances of the breaker's name, for calls with a `breaker_key`.
+    pub(crate) keyed: Option<&'static KeyedBreakers>,
     pub(crate) budget: &'static Budget,
     pub(crate) metrics: crate::metrics::SiteMetrics,
 }
@@ -410,6 +430,29 @@ fn live_breaker(
     live
 }
 
+/// The keyed instances of the breaker `name`, a container created from
+/// `config` (or the default settings) if new.
+fn live_keyed(
+    objects: &mut Objects,
+    config: &Config,
+    name: &str,
+    site: &str,
+) -> &'static KeyedBreakers {
+    if let Some(live) = objects.keyed.get(name) {
+        return live;
+    }
+    let settings = *settings_or_default(
+        NameKind::Breaker,
+        name,
+        site,
+        |n| config.breaker(n),
+        &BreakerSettings::DEFAULT,
+    );
+    let live: &'static KeyedBreakers = Box::leak(Box::new(KeyedBreakers::new(name, settings)));
+    objects.keyed.insert(name.to_owned(), live);
+    live
+}
+
 /// The live budget called `name`, created from `config` (or the default settings) if new.
 fn live_budget(objects: &mut Objects, config: &Config, name: &str, site: &str) -> &'static Budget {
     if let Some(live) = objects.budgets.get(name) {
@@ -451,8 +494,90 @@ fn budget_is_known(config: &Config, name: &str) -> bool {
 pub fn breaker(name: &str) -> Option<BreakerHandle> {
     current_breaker(name).map(|live| BreakerHandle {
         name: Arc::from(name),
-        last: live,
+        key: None,
+        last: BreakerRef::Static(live),
     })
+}
+
+/// The instance of the breaker `name` for `key`, as a call with
+/// `#[retryable(breaker = "name", breaker_key = ...)]` whose key displays as
+/// `key` would use it: created now (with the name's settings) if no call has
+/// made it yet, so that an operator can force a key open before its first
+/// call. `None` if no call site or config knows the name.
+///
+/// The handle follows the key: if the instance is evicted (past `max_keys`)
+/// or replaced (an `install` changed the name's settings), the handle's
+/// `force_open`, `disable` and `reset` act on the key's instance of the
+/// moment (creating it), and `state` and `metrics` read it (a key without a
+/// live instance reads as a fresh one: closed, no calls).
+///
+/// ```
+/// use retry_runtime::{breaker_for, BreakerState};
+///
+/// let host = breaker_for("default", "db-2.internal").expect("`default` is a preset");
+/// host.force_open(); // take db-2 out of rotation
+/// assert_eq!(host.state(), BreakerState::ForcedOpen);
+/// assert_eq!(host.key(), Some("db-2.internal"));
+/// // Other keys of the name are untouched.
+/// assert_eq!(breaker_for("default", "db-1.internal").unwrap().state(), BreakerState::Closed);
+/// host.reset();
+/// ```
+#[must_use]
+pub fn breaker_for(name: &str, key: &str) -> Option<BreakerHandle> {
+    let keyed = current_keyed(name)?;
+    Some(BreakerHandle {
+        name: Arc::from(name),
+        key: Some(Arc::from(key)),
+        last: BreakerRef::Keyed(keyed.get(key)),
+    })
+}
+
+/// The first of `candidates` whose keyed instance of the breaker `name` would
+/// let a call through now: closed, disabled, half-open with a trial place
+/// free, or open with its `open_duration` over. A key without a live instance
+/// admits (its first call would create a closed one). `None` when every
+/// candidate is refused.
+///
+/// This is failover between endpoints: give the candidates in order of
+/// preference (or rotated per call to spread load), call the one returned,
+/// and an endpoint whose breaker opened is skipped at once instead of waited
+/// for. It creates no instance and allocates nothing, so it is cheap enough
+/// to run before every call. A name that no call site or config knows has no
+/// instances: every candidate admits.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use retry_runtime::{breaker_for, first_admitting};
+///
+/// let hosts = ["10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80"];
+/// breaker_for("default", "10.0.0.1:80").unwrap().force_open();
+/// assert_eq!(first_admitting("default", &hosts), Some(&"10.0.0.2:80"));
+/// # breaker_for("default", "10.0.0.1:80").unwrap().reset();
+/// # }
+/// ```
+#[must_use]
+pub fn first_admitting<'k, I, K>(name: &str, candidates: I) -> Option<&'k K>
+where
+    I: IntoIterator<Item = &'k K>,
+    K: fmt::Display + ?Sized + 'k,
+{
+    let keyed = {
+        let objects = objects();
+        objects.keyed.get(name).copied()
+    };
+    candidates.into_iter().find(|key| {
+        keyed
+            .and_then(|k| k.existing(&ByDisplay(*key)))
+            .is_none_or(|instance| instance.admits())
+    })
+}
+
+/// The keyed instances of the breaker `name` (cold path: handles only).
+fn current_keyed(name: &str) -> Option<&'static KeyedBreakers> {
+    let mut objects = objects();
+    let config = LIVE.load();
+    breaker_is_known(&config, name)
+        .then(|| live_keyed(&mut objects, &config, name, "retry_runtime::breaker_for"))
 }
 
 /// The live retry budget called `name`: one named in the installed config (or
@@ -492,21 +617,90 @@ fn current_budget(name: &str) -> Option<&'static Budget> {
 ///
 /// A handle follows its name across [`install`]s: if an install replaced the
 /// breaker (its settings changed), the handle acts on the new one.
+///
+/// A handle from [`breaker_for`] acts on one keyed instance, the same way.
 #[derive(Clone)]
 pub struct BreakerHandle {
     name: Arc<str>,
-    last: &'static Breaker,
+    key: Option<Arc<str>>,
+    last: BreakerRef,
 }
 
 impl BreakerHandle {
-    fn live(&self) -> &'static Breaker {
-        current_breaker(&self.name).unwrap_or(self.last)
+    /// The breaker to act on: the one live under the name (and key), created if need be.
+    fn live(&self) -> BreakerRef {
+        match &self.key {
+            None => {
+                current_breaker(&self.name).map_or_else(|| self.last.clone(), BreakerRef::Static)
+            }
+            Some(key) => current_keyed(&self.name)
+                .map_or_else(|| self.last.clone(), |k| BreakerRef::Keyed(k.get(&**key))),
+        }
+    }
+
+    /// The breaker to read: like [`live`](Self::live), but a key without a
+    /// live instance reads as a fresh one instead of being created.
+    fn read(&self) -> BreakerRef {
+        match &self.key {
+            None => self.live(),
+            Some(key) => {
+                let keyed = current_keyed(&self.name);
+                match keyed.and_then(|k| k.existing(&**key)) {
+                    Some(live) => BreakerRef::Keyed(live),
+                    None => BreakerRef::Keyed(Arc::new(Breaker::with_key(
+                        Arc::clone(&self.name),
+                        Some(Arc::clone(key)),
+                        keyed.map_or_else(|| *self.last.settings(), |k| *k.settings()),
+                    ))),
+                }
+            }
+        }
     }
 
     /// The breaker's name.
     #[must_use]
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The key of a keyed instance (from [`breaker_for`]); `None` for the named breaker.
+    ///
+    /// ```
+    /// assert_eq!(retry_runtime::breaker("default").unwrap().key(), None);
+    /// assert_eq!(retry_runtime::breaker_for("default", "a").unwrap().key(), Some("a"));
+    /// ```
+    #[must_use]
+    pub fn key(&self) -> Option<&str> {
+        self.key.as_deref()
+    }
+
+    /// How many keyed instances (`breaker_key`) of this breaker's name are
+    /// alive: at most `max_keys` (see the README for when it can be more).
+    ///
+    /// ```
+    /// let hosts = retry_runtime::breaker("default").unwrap();
+    /// let _ = retry_runtime::breaker_for("default", "10.0.0.9");
+    /// assert!(hosts.live_keys() >= 1);
+    /// ```
+    #[must_use]
+    pub fn live_keys(&self) -> usize {
+        current_keyed(&self.name).map_or(0, KeyedBreakers::live)
+    }
+
+    /// Whether a call would be let through now: closed, disabled, half-open
+    /// with a trial place free, or open with its `open_duration` over. See
+    /// [`first_admitting`] to pick among keys.
+    ///
+    /// ```
+    /// let breaker = retry_runtime::breaker_for("default", "replica-3").unwrap();
+    /// assert!(breaker.admits());
+    /// breaker.force_open();
+    /// assert!(!breaker.admits());
+    /// breaker.reset();
+    /// ```
+    #[must_use]
+    pub fn admits(&self) -> bool {
+        self.read().admits()
     }
 
     /// The state now.
@@ -519,7 +713,7 @@ impl BreakerHandle {
     /// ```
     #[must_use]
     pub fn state(&self) -> crate::BreakerState {
-        self.live().state()
+        self.read().state()
     }
 
     /// The settings in force.
@@ -532,7 +726,7 @@ impl BreakerHandle {
     /// ```
     #[must_use]
     pub fn settings(&self) -> BreakerSettings {
-        *self.live().settings()
+        *self.read().settings()
     }
 
     /// Opens the breaker until [`reset`](Self::reset): every call is rejected, with no timeout.
@@ -590,7 +784,7 @@ impl BreakerHandle {
     /// ```
     #[must_use]
     pub fn metrics(&self) -> crate::BreakerMetrics {
-        self.live().metrics()
+        self.read().metrics()
     }
 }
 
@@ -598,6 +792,7 @@ impl fmt::Debug for BreakerHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BreakerHandle")
             .field("name", &self.name)
+            .field("key", &self.key)
             .field("state", &self.state())
             .finish()
     }
@@ -820,12 +1015,16 @@ impl CallSite {
         let breaker = self
             .breaker
             .map(|b| live_breaker(&mut objects, &config, b, self.name));
+        let keyed = self
+            .breaker
+            .map(|b| live_keyed(&mut objects, &config, b, self.name));
         let budget = live_budget(&mut objects, &config, self.budget, self.name);
         let current = self.cache.resolved.load(Ordering::Acquire);
         // SAFETY: as in `resolve`: null or leaked by an earlier `refresh`.
         let unchanged = unsafe { current.as_ref() }.filter(|r| {
             r.policy == policy
                 && r.breaker.map(std::ptr::from_ref) == breaker.map(std::ptr::from_ref)
+                && r.keyed.map(std::ptr::from_ref) == keyed.map(std::ptr::from_ref)
                 && std::ptr::eq(r.budget, budget)
         });
         let resolved = match unchanged {
@@ -834,6 +1033,7 @@ impl CallSite {
                 let resolved: &'static Resolved = Box::leak(Box::new(Resolved {
                     policy,
                     breaker,
+                    keyed,
                     budget,
                     metrics: crate::metrics::SiteMetrics::new(self.name, self.breaker, self.budget),
                 }));
@@ -868,7 +1068,8 @@ impl fmt::Debug for CallSite {
 #[derive(Debug, Clone, serde::Serialize)]
 #[non_exhaustive]
 pub struct Snapshot {
-    /// Every breaker named by the config or by a call site, by name.
+    /// Every breaker named by the config or by a call site, by name; each
+    /// followed by its keyed instances (`breaker_key`), by key.
     pub breakers: Vec<BreakerSnapshot>,
     /// Every budget named by the config or by a call site, by name.
     pub budgets: Vec<BudgetSnapshot>,
@@ -882,6 +1083,8 @@ pub struct Snapshot {
 pub struct BreakerSnapshot {
     /// Its name.
     pub name: String,
+    /// The key of a keyed instance (`breaker_key`); `None` for the named breaker.
+    pub key: Option<String>,
     /// Its counters, rates and state.
     #[serde(flatten)]
     pub metrics: crate::BreakerMetrics,
@@ -936,14 +1139,29 @@ pub fn snapshot() -> Snapshot {
         budget_names.extend(call_sites().iter().map(|s| s.budget));
         budget_names.sort_unstable();
         budget_names.dedup();
-        let breakers = breaker_names
-            .into_iter()
-            .map(|name| BreakerSnapshot {
+        let mut breakers = Vec::new();
+        for name in breaker_names {
+            breakers.push(BreakerSnapshot {
                 name: name.to_owned(),
+                key: None,
                 metrics: live_breaker(&mut objects, &config, name, "retry_runtime::snapshot")
                     .metrics(),
-            })
-            .collect();
+            });
+            // Each name's keyed instances follow it, by key.
+            if let Some(keyed) = objects.keyed.get(name) {
+                let mut instances: Vec<BreakerSnapshot> = keyed
+                    .instances()
+                    .iter()
+                    .map(|instance| BreakerSnapshot {
+                        name: name.to_owned(),
+                        key: instance.key().map(|k| k.to_string()),
+                        metrics: instance.metrics(),
+                    })
+                    .collect();
+                instances.sort_by(|a, b| a.key.cmp(&b.key));
+                breakers.extend(instances);
+            }
+        }
         let budgets = budget_names
             .into_iter()
             .map(|name| {

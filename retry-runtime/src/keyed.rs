@@ -1,0 +1,703 @@
+//! Keyed breaker instances (`#[retryable(breaker = "hosts", breaker_key = host)]`):
+//! one breaker per distinct key text, each with the named breaker's settings,
+//! created on first use, at most `max_keys` of them alive per name.
+//!
+//! A call looks its key up without allocating, whatever the key's type. A key
+//! that is text already (`&str`, `String`, ...: [`KeyText`]) is hashed and
+//! compared as a `str`. Any other `Display` key is streamed twice, once into
+//! the hasher and once into a comparison with the stored text, with no buffer.
+//! The expansion picks the way by autoref specialization ([`KeyProbe`]). Only
+//! a key seen for the first time is formatted into a `String` (the instance
+//! keeps it).
+//!
+//! The instances of one name live in one [`Table`] under a mutex: an index from
+//! the key's hash to a slot, and the slots in a doubly linked list from the most
+//! to the least recently used, so a hit is moved to the front in O(1) and an
+//! eviction starts from the back. A call takes an `Arc` of its instance, so an
+//! instance evicted (or retired by an `install`) while calls still hold it
+//! lives until they finish, and is freed then.
+//!
+//! **Past `max_keys`** a new key evicts the least recently used *closed*
+//! instance. If none is closed, the least recently used instance that the
+//! breaker opened by itself (open or half-open) goes instead: the bound is a
+//! memory promise and stays exact, and the instance given up is the one that no
+//! caller has asked about for the longest time, so the state lost matters least
+//! (its key, if it comes back, starts closed and trips again after
+//! `minimum_calls` failures; a `WARN` event says to raise `max_keys`). Instances
+//! an operator forced open or disabled are never evicted: their state is a
+//! decision, not a measurement. Only if every live instance is such a one does
+//! the new key get an instance beyond the bound; the next new key that finds
+//! evictable instances evicts as many as it takes to bring the count back.
+
+use std::collections::HashMap;
+use std::fmt::{self, Display, Write as _};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::BreakerSettings;
+use crate::breaker::{Breaker, BreakerState};
+
+/// No slot: the end of a list.
+const NONE: u32 = u32::MAX;
+
+/// The keyed instances of one breaker name, under one set of settings.
+pub(crate) struct KeyedBreakers {
+    name: Arc<str>,
+    settings: BreakerSettings,
+    /// The key hash's secret key (SipHash), so that keys chosen by a remote
+    /// party cannot be aimed at one bucket.
+    seed: (u64, u64),
+    table: Mutex<Table>,
+}
+
+/// Slots in most-recently-used order, and an index from key hash to slot.
+#[derive(Default)]
+struct Table {
+    /// Set when an `install` changed the name's settings or `reset_state` ran:
+    /// the table is empty and stays so; a late call gets an unshared instance.
+    retired: bool,
+    /// Key hash → first slot with that hash (others follow through `Slot::same_hash`).
+    index: HashMap<u64, u32, BuildHasherDefault<Prehashed>>,
+    slots: Vec<Slot>,
+    /// Free slots, linked through `Slot::next`.
+    free: u32,
+    /// Most recently used.
+    head: u32,
+    /// Least recently used.
+    tail: u32,
+    live: usize,
+}
+
+struct Slot {
+    /// `None` in a free slot.
+    breaker: Option<Arc<Breaker>>,
+    hash: u64,
+    prev: u32,
+    next: u32,
+    same_hash: u32,
+}
+
+impl KeyedBreakers {
+    pub(crate) fn new(name: &str, settings: BreakerSettings) -> KeyedBreakers {
+        KeyedBreakers {
+            name: Arc::from(name),
+            settings,
+            seed: {
+                // Two random words, from the standard library's per-process randomness.
+                let random = RandomState::new();
+                (random.hash_one(0_u64), random.hash_one(1_u64))
+            },
+            table: Mutex::new(Table {
+                free: NONE,
+                head: NONE,
+                tail: NONE,
+                ..Table::default()
+            }),
+        }
+    }
+
+    pub(crate) fn settings(&self) -> &BreakerSettings {
+        &self.settings
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Table> {
+        self.table
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The hash of `key`'s text.
+    fn hash_of<K: LookupKey + ?Sized>(&self, key: &K) -> u64 {
+        let mut sink: HashText = HashText::new(self.seed);
+        key.hash_into(&mut sink);
+        sink.finish()
+    }
+
+    /// The instance for `key`, created (and the least recently used one
+    /// evicted past `max_keys`) if it is new. No allocation once it exists.
+    pub(crate) fn get<K: LookupKey + ?Sized>(&self, key: &K) -> Arc<Breaker> {
+        let hash = self.hash_of(key);
+        let mut table = self.lock();
+        if table.retired {
+            drop(table);
+            return Arc::new(self.instance(key));
+        }
+        if let Some(at) = table.find(hash, key) {
+            table.touch(at);
+            if let Some(breaker) = &table.slots[at as usize].breaker {
+                return Arc::clone(breaker);
+            }
+        }
+        let max = usize::try_from(self.settings.max_keys).unwrap_or(usize::MAX);
+        // Back to the bound, if instances set by hand had pushed the count past it.
+        while table.live >= max && self.evict_one(&mut table) {}
+        let breaker = Arc::new(self.instance(key));
+        table.insert(hash, Arc::clone(&breaker));
+        crate::metrics::breaker_keys(&self.name, table.live);
+        breaker
+    }
+
+    /// The instance for `key` if it is alive (handles: never creates one).
+    pub(crate) fn existing<K: LookupKey + ?Sized>(&self, key: &K) -> Option<Arc<Breaker>> {
+        let hash = self.hash_of(key);
+        let table = self.lock();
+        let at = table.find(hash, key)?;
+        table.slots[at as usize].breaker.clone()
+    }
+
+    fn instance<K: LookupKey + ?Sized>(&self, key: &K) -> Breaker {
+        Breaker::with_key(Arc::clone(&self.name), Some(key.to_text()), self.settings)
+    }
+
+    /// Frees one slot for a new key (see the module docs for which); false if
+    /// every live instance was set by hand.
+    fn evict_one(&self, table: &mut Table) -> bool {
+        let mut automatic = NONE;
+        let mut at = table.tail;
+        while at != NONE {
+            let slot = &table.slots[at as usize];
+            let state = slot
+                .breaker
+                .as_ref()
+                .map_or(BreakerState::Closed, |b| b.state());
+            match state {
+                BreakerState::Closed => {
+                    table.remove(at);
+                    return true;
+                }
+                BreakerState::Open | BreakerState::HalfOpen if automatic == NONE => {
+                    automatic = at;
+                }
+                _ => {}
+            }
+            at = slot.prev;
+        }
+        if automatic != NONE {
+            if let Some(breaker) = &table.slots[automatic as usize].breaker {
+                tracing::warn!(
+                    breaker = %self.name,
+                    key = breaker.key().map(|k| &**k),
+                    state = %breaker.state(),
+                    max_keys = self.settings.max_keys,
+                    "breaker `{}`: no keyed instance is closed, so the least recently used {} one is evicted to stay within max_keys = {}; raise max_keys if this repeats",
+                    self.name,
+                    breaker.state(),
+                    self.settings.max_keys,
+                );
+            }
+            table.remove(automatic);
+            return true;
+        }
+        false
+    }
+
+    /// Every live instance, most recently used first.
+    pub(crate) fn instances(&self) -> Vec<Arc<Breaker>> {
+        let table = self.lock();
+        let mut out = Vec::with_capacity(table.live);
+        let mut at = table.head;
+        while at != NONE {
+            let slot = &table.slots[at as usize];
+            out.extend(slot.breaker.clone());
+            at = slot.next;
+        }
+        out
+    }
+
+    /// How many instances are alive.
+    pub(crate) fn live(&self) -> usize {
+        self.lock().live
+    }
+
+    /// Drops every instance and refuses to keep new ones: an `install` changed
+    /// the name's settings, or `reset_state` ran. Calls that hold an instance
+    /// finish on it; its memory goes with the last of them.
+    pub(crate) fn retire(&self) {
+        let old = {
+            let mut table = self.lock();
+            table.retired = true;
+            table.live = 0;
+            table.head = NONE;
+            table.tail = NONE;
+            table.free = NONE;
+            table.index = HashMap::default();
+            std::mem::take(&mut table.slots)
+        };
+        // Freed outside the lock.
+        drop(old);
+        crate::metrics::breaker_keys(&self.name, 0);
+    }
+}
+
+impl Table {
+    /// The slot holding `key`'s instance.
+    fn find<K: LookupKey + ?Sized>(&self, hash: u64, key: &K) -> Option<u32> {
+        let mut at = *self.index.get(&hash)?;
+        while at != NONE {
+            let slot = &self.slots[at as usize];
+            if slot.hash == hash
+                && let Some(text) = slot.breaker.as_ref().and_then(|b| b.key())
+                && key.is(text)
+            {
+                return Some(at);
+            }
+            at = slot.same_hash;
+        }
+        None
+    }
+
+    /// Moves `at` to the front (most recently used).
+    fn touch(&mut self, at: u32) {
+        if self.head == at {
+            return;
+        }
+        self.unlink(at);
+        self.link_front(at);
+    }
+
+    fn unlink(&mut self, at: u32) {
+        let (prev, next) = {
+            let slot = &self.slots[at as usize];
+            (slot.prev, slot.next)
+        };
+        if prev == NONE {
+            self.head = next;
+        } else {
+            self.slots[prev as usize].next = next;
+        }
+        if next == NONE {
+            self.tail = prev;
+        } else {
+            self.slots[next as usize].prev = prev;
+        }
+    }
+
+    fn link_front(&mut self, at: u32) {
+        let head = self.head;
+        {
+            let slot = &mut self.slots[at as usize];
+            slot.prev = NONE;
+            slot.next = head;
+        }
+        if head == NONE {
+            self.tail = at;
+        } else {
+            self.slots[head as usize].prev = at;
+        }
+        self.head = at;
+    }
+
+    fn insert(&mut self, hash: u64, breaker: Arc<Breaker>) {
+        let same_hash = self.index.get(&hash).copied().unwrap_or(NONE);
+        let slot = Slot {
+            breaker: Some(breaker),
+            hash,
+            prev: NONE,
+            next: NONE,
+            same_hash,
+        };
+        let at = if self.free == NONE {
+            // More than u32::MAX - 1 slots cannot happen: max_keys ≤ 1,000,000.
+            let at = u32::try_from(self.slots.len()).unwrap_or(NONE - 1);
+            self.slots.push(slot);
+            at
+        } else {
+            let at = self.free;
+            self.free = self.slots[at as usize].next;
+            self.slots[at as usize] = slot;
+            at
+        };
+        self.index.insert(hash, at);
+        self.link_front(at);
+        self.live += 1;
+    }
+
+    /// Unlinks `at`, drops its instance and puts the slot on the free list.
+    fn remove(&mut self, at: u32) {
+        self.unlink(at);
+        let (hash, same_hash) = {
+            let slot = &self.slots[at as usize];
+            (slot.hash, slot.same_hash)
+        };
+        // Out of its hash chain.
+        if self.index.get(&hash) == Some(&at) {
+            if same_hash == NONE {
+                self.index.remove(&hash);
+            } else {
+                self.index.insert(hash, same_hash);
+            }
+        } else if let Some(&first) = self.index.get(&hash) {
+            let mut before = first;
+            while before != NONE && self.slots[before as usize].same_hash != at {
+                before = self.slots[before as usize].same_hash;
+            }
+            if before != NONE {
+                self.slots[before as usize].same_hash = same_hash;
+            }
+        }
+        let slot = &mut self.slots[at as usize];
+        slot.breaker = None;
+        slot.same_hash = NONE;
+        slot.prev = NONE;
+        slot.next = self.free;
+        self.free = at;
+        self.live -= 1;
+    }
+}
+
+/// How the table reads a key: its hash, whether it is a stored text, and the
+/// text of a new instance.
+pub(crate) trait LookupKey {
+    fn hash_into(&self, sink: &mut HashText);
+    fn is(&self, text: &str) -> bool;
+    fn to_text(&self) -> Arc<str>;
+}
+
+/// A key read through its `Display` output, streamed (never buffered).
+pub(crate) struct ByDisplay<'k, K: ?Sized>(pub(crate) &'k K);
+
+impl<K: Display + ?Sized> LookupKey for ByDisplay<'_, K> {
+    fn hash_into(&self, sink: &mut HashText) {
+        // A `Display` that fails part-way counts with the text it wrote.
+        let _ = write!(sink, "{}", self.0);
+    }
+
+    fn is(&self, text: &str) -> bool {
+        same_text(self.0, text)
+    }
+
+    fn to_text(&self) -> Arc<str> {
+        Arc::from(self.0.to_string())
+    }
+}
+
+/// A key that is text already: no formatting at all.
+impl LookupKey for str {
+    #[inline]
+    fn hash_into(&self, sink: &mut HashText) {
+        let _ = sink.write_str(self);
+    }
+
+    #[inline]
+    fn is(&self, text: &str) -> bool {
+        self == text
+    }
+
+    fn to_text(&self) -> Arc<str> {
+        Arc::from(self)
+    }
+}
+
+/// Whether `key`'s `Display` output is exactly `text`, without building it.
+fn same_text<K: Display + ?Sized>(key: &K, text: &str) -> bool {
+    let mut sink = SameText { rest: text };
+    write!(sink, "{key}").is_ok() && sink.rest.is_empty()
+}
+
+struct SameText<'t> {
+    rest: &'t str,
+}
+
+impl fmt::Write for SameText<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        match self.rest.strip_prefix(s) {
+            Some(rest) => {
+                self.rest = rest;
+                Ok(())
+            }
+            None => Err(fmt::Error),
+        }
+    }
+}
+
+/// SipHash-1-3 of text written in pieces, exactly as of the same text written
+/// at once: bytes are compressed in whole 8-byte words, and the last block
+/// holds the tail and the length, as SipHash specifies. Written out rather than
+/// through `std::hash::Hasher`, whose streaming byte buffer doubled the cost.
+pub(crate) struct HashText<const C: usize = 1, const D: usize = 3> {
+    sip: Sip<C, D>,
+    /// The bytes after the last whole word, little-endian (kept in a register:
+    /// no byte buffer to clear or to reload as a word).
+    tail: u64,
+    filled: u32,
+    len: u64,
+}
+
+impl<const C: usize, const D: usize> HashText<C, D> {
+    fn new(key: (u64, u64)) -> Self {
+        HashText {
+            sip: Sip::new(key),
+            tail: 0,
+            filled: 0,
+            len: 0,
+        }
+    }
+
+    fn finish(self) -> u64 {
+        self.sip.finish(self.tail | (self.len << 56))
+    }
+}
+
+impl<const C: usize, const D: usize> fmt::Write for HashText<C, D> {
+    #[inline]
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let mut bytes = s.as_bytes();
+        self.len = self.len.wrapping_add(bytes.len() as u64);
+        if self.filled > 0 {
+            while self.filled < 8 {
+                let Some((&b, rest)) = bytes.split_first() else {
+                    return Ok(());
+                };
+                self.tail |= u64::from(b) << (8 * self.filled);
+                self.filled += 1;
+                bytes = rest;
+            }
+            self.sip.compress(self.tail);
+            self.tail = 0;
+            self.filled = 0;
+        }
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            let mut w = [0; 8];
+            w.copy_from_slice(word);
+            self.sip.compress(u64::from_le_bytes(w));
+        }
+        for &b in words.remainder() {
+            self.tail |= u64::from(b) << (8 * self.filled);
+            self.filled += 1;
+        }
+        Ok(())
+    }
+}
+
+/// SipHash-C-D on 64-bit words; the keys use SipHash-1-3 (one compression
+/// round, three finalization rounds), like the standard library's `HashMap`.
+struct Sip<const C: usize, const D: usize> {
+    v: [u64; 4],
+}
+
+impl<const C: usize, const D: usize> Sip<C, D> {
+    fn new((k0, k1): (u64, u64)) -> Self {
+        Sip {
+            v: [
+                k0 ^ 0x736f_6d65_7073_6575,
+                k1 ^ 0x646f_7261_6e64_6f6d,
+                k0 ^ 0x6c79_6765_6e65_7261,
+                k1 ^ 0x7465_6462_7974_6573,
+            ],
+        }
+    }
+
+    #[inline]
+    fn round(&mut self) {
+        let [v0, v1, v2, v3] = &mut self.v;
+        *v0 = v0.wrapping_add(*v1);
+        *v1 = v1.rotate_left(13) ^ *v0;
+        *v0 = v0.rotate_left(32);
+        *v2 = v2.wrapping_add(*v3);
+        *v3 = v3.rotate_left(16) ^ *v2;
+        *v0 = v0.wrapping_add(*v3);
+        *v3 = v3.rotate_left(21) ^ *v0;
+        *v2 = v2.wrapping_add(*v1);
+        *v1 = v1.rotate_left(17) ^ *v2;
+        *v2 = v2.rotate_left(32);
+    }
+
+    #[inline]
+    fn compress(&mut self, m: u64) {
+        self.v[3] ^= m;
+        for _ in 0..C {
+            self.round();
+        }
+        self.v[0] ^= m;
+    }
+
+    fn finish(mut self, last: u64) -> u64 {
+        self.compress(last);
+        self.v[2] ^= 0xff;
+        for _ in 0..D {
+            self.round();
+        }
+        self.v[0] ^ self.v[1] ^ self.v[2] ^ self.v[3]
+    }
+}
+
+/// The index's keys are hashes already.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// The value of `breaker_key = <expr>`: text, compared as text.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`breaker_key` must be text, and `{Self}` cannot be displayed",
+    label = "each distinct key gets its own breaker, and keys compare by their text: this must be a `&str`, a `String` or a `Display` type",
+    note = "implement `std::fmt::Display` for the key's type, or give a field or method of it that is text, e.g. `breaker_key = url.host_str().unwrap_or(\"\")`"
+)]
+pub trait BreakerKey: Display {}
+
+impl<T: Display + ?Sized> BreakerKey for T {}
+
+/// Key types whose `Display` text is a `str` they hold, read without
+/// formatting: `str`, `String`, `Box<str>`, `Arc<str>`, `Rc<str>`, `Cow<str>`,
+/// and references to them.
+#[doc(hidden)]
+pub trait KeyText {
+    fn key_text(&self) -> &str;
+}
+
+macro_rules! key_text {
+    ($($ty:ty),*) => {$(
+        impl KeyText for $ty {
+            #[inline]
+            fn key_text(&self) -> &str {
+                self
+            }
+        }
+    )*};
+}
+
+key_text!(
+    str,
+    String,
+    Box<str>,
+    Arc<str>,
+    std::rc::Rc<str>,
+    std::borrow::Cow<'_, str>
+);
+
+impl<T: KeyText + ?Sized> KeyText for &T {
+    #[inline]
+    fn key_text(&self) -> &str {
+        (**self).key_text()
+    }
+}
+
+/// The value of `breaker_key`, for the expansion's method probe: a
+/// [`KeyText`] key is looked up by its `str` (no formatting), any other by
+/// its `Display` output (autoref specialization: [`KeyByText`] applies to
+/// `KeyProbe` itself, [`KeyByDisplay`] to `&KeyProbe`, so the first wins
+/// where it applies).
+#[doc(hidden)]
+pub struct KeyProbe<'k, K: ?Sized>(pub &'k K);
+
+#[doc(hidden)]
+pub trait KeyByText {
+    fn start_keyed(&self, site: &'static crate::CallSite) -> crate::attempt::Controller;
+}
+
+impl<K: KeyText + ?Sized> KeyByText for KeyProbe<'_, K> {
+    #[inline]
+    fn start_keyed(&self, site: &'static crate::CallSite) -> crate::attempt::Controller {
+        crate::attempt::Controller::start_keyed(site, self.0.key_text())
+    }
+}
+
+#[doc(hidden)]
+pub trait KeyByDisplay {
+    type Key: ?Sized;
+    fn start_keyed(&self, site: &'static crate::CallSite) -> crate::attempt::Controller
+    where
+        Self::Key: BreakerKey;
+}
+
+impl<K: ?Sized> KeyByDisplay for &KeyProbe<'_, K> {
+    type Key = K;
+    #[inline]
+    fn start_keyed(&self, site: &'static crate::CallSite) -> crate::attempt::Controller
+    where
+        K: BreakerKey,
+    {
+        crate::attempt::Controller::start_keyed(site, &ByDisplay(self.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hash<K: LookupKey + ?Sized>(set: &KeyedBreakers, key: &K) -> u64 {
+        set.hash_of(key)
+    }
+
+    /// Displays its text in pieces of `n` bytes.
+    struct Pieces<'a>(&'a str, usize);
+
+    impl Display for Pieces<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            for chunk in self.0.as_bytes().chunks(self.1) {
+                f.write_str(std::str::from_utf8(chunk).map_err(|_| fmt::Error)?)?;
+            }
+            Ok(())
+        }
+    }
+
+    /// With two and four rounds, the same code computes what std's (stable,
+    /// deprecated) `SipHasher`, SipHash-2-4, computes: the rounds, the
+    /// initialization and the last block are SipHash's.
+    #[test]
+    fn the_hash_is_siphash() {
+        let k0 = u64::from_le_bytes([0, 1, 2, 3, 4, 5, 6, 7]);
+        let k1 = u64::from_le_bytes([8, 9, 10, 11, 12, 13, 14, 15]);
+        for text in ["", "a", "abcdefgh", "api-17.internal.example:8443"] {
+            let mut ours = HashText::<2, 4>::new((k0, k1));
+            ours.write_str(text).unwrap();
+            #[allow(deprecated)]
+            let mut std_sip = std::hash::SipHasher::new_with_keys(k0, k1);
+            std_sip.write(text.as_bytes());
+            assert_eq!(ours.finish(), std_sip.finish(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn text_hashes_alike_however_it_is_written() {
+        let set = KeyedBreakers::new("t", BreakerSettings::DEFAULT);
+        let text = "api-17.internal.example:8443";
+        for n in 1..=text.len() {
+            assert_eq!(
+                hash(&set, &ByDisplay(&Pieces(text, n))),
+                hash(&set, text),
+                "pieces of {n}"
+            );
+            assert!(same_text(&Pieces(text, n), text));
+        }
+        assert_eq!(hash(&set, &ByDisplay(&17_u32)), hash(&set, "17"));
+        assert_ne!(hash(&set, "a"), hash(&set, "a\0"));
+        assert!(!same_text("abc", "ab"));
+        assert!(!same_text("ab", "abc"));
+    }
+
+    #[test]
+    fn colliding_hashes_are_told_apart_by_text() {
+        let set = KeyedBreakers::new("t", BreakerSettings::DEFAULT);
+        let mut table = set.lock();
+        let a = Arc::new(set.instance("a"));
+        let b = Arc::new(set.instance("b"));
+        table.insert(7, Arc::clone(&a));
+        table.insert(7, Arc::clone(&b));
+        let at_a = table.find(7, "a").unwrap();
+        let at_b = table.find(7, "b").unwrap();
+        assert_ne!(at_a, at_b);
+        table.remove(at_b);
+        assert_eq!(table.find(7, "a"), Some(at_a));
+        assert_eq!(table.find(7, "b"), None);
+        table.remove(at_a);
+        assert!(table.index.is_empty());
+        assert_eq!(table.live, 0);
+    }
+}

@@ -1,0 +1,116 @@
+//! 100,000 distinct keys through one breaker name with `max_keys = 1000`:
+//! the live instance count stays at 1000 and the bytes held stay flat, counted
+//! by a global allocator that tracks live bytes.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::io;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+use retry_runtime::{Config, breaker, breaker_for, install, retryable};
+
+struct Counting;
+
+static LIVE_BYTES: AtomicI64 = AtomicI64::new(0);
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+fn size(layout: Layout) -> i64 {
+    i64::try_from(layout.size()).unwrap_or(i64::MAX)
+}
+
+// SAFETY: every method forwards to `System` with the caller's arguments
+// unchanged; the only additions are atomic counters, which never allocate.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE_BYTES.fetch_add(size(layout), Ordering::Relaxed);
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: forwarded as received.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE_BYTES.fetch_sub(size(layout), Ordering::Relaxed);
+        // SAFETY: `ptr` was allocated by `System` through this allocator.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE_BYTES.fetch_add(
+            i64::try_from(new_size).unwrap_or(i64::MAX) - size(layout),
+            Ordering::Relaxed,
+        );
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: `ptr` was allocated by `System` with `layout`, as the caller guarantees.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const CONFIG: &str = r#"
+[policies.once]
+max_attempts = 1
+
+[breakers.many]
+max_keys = 1000
+"#;
+
+#[retryable(policy = "once", breaker = "many", breaker_key = key)]
+async fn call(key: &str) -> io::Result<usize> {
+    Ok(key.len())
+}
+
+#[test]
+fn a_hundred_thousand_keys_keep_max_keys_instances_and_flat_memory() {
+    install(Config::from_toml_str(CONFIG).expect("valid")).expect("installs");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let many = breaker("many").expect("a known name");
+        // Fill to the bound, then well past it, so every structure has grown
+        // to its steady size.
+        for i in 0..5_000u32 {
+            call(&format!("host-{i}.example")).await.unwrap();
+        }
+        assert_eq!(many.live_keys(), 1000);
+        let steady = LIVE_BYTES.load(Ordering::Relaxed);
+        let mut samples = Vec::new();
+        let mut i = 5_000u32;
+        while i < 100_000 {
+            for k in i..i + 5_000 {
+                call(&format!("host-{k}.example")).await.unwrap();
+            }
+            i += 5_000;
+            samples.push(LIVE_BYTES.load(Ordering::Relaxed) - steady);
+            assert_eq!(many.live_keys(), 1000, "after {i} keys");
+        }
+        let end = LIVE_BYTES.load(Ordering::Relaxed);
+        println!(
+            "100,000 keys, max_keys = 1000: live bytes at 5,000 keys {steady}, at 100,000 keys {end} (growth {} bytes); growth after each further 5,000 keys: {samples:?}",
+            end - steady
+        );
+        // Flat: 95,000 further keys (95 times the bound) may not grow what is
+        // held by more than a few pages (hash map rehash slack).
+        assert!(
+            end - steady < 64 * 1024,
+            "held {} more bytes after 95,000 more keys",
+            end - steady
+        );
+        // The most recent keys are the live ones; the first is long gone and
+        // comes back as a fresh instance.
+        assert_eq!(breaker_for("many", "host-99999.example").unwrap().metrics().calls, 1);
+        call("host-0.example").await.unwrap();
+        assert_eq!(breaker_for("many", "host-0.example").unwrap().metrics().calls, 1);
+        assert_eq!(many.live_keys(), 1000);
+
+        // reset_state frees them all.
+        let before_reset = LIVE_BYTES.load(Ordering::Relaxed);
+        retry_runtime::reset_state();
+        assert_eq!(many.live_keys(), 0);
+        let freed = before_reset - LIVE_BYTES.load(Ordering::Relaxed);
+        println!("reset_state freed {freed} bytes of 1000 keyed instances");
+        assert!(freed > 1000 * 200, "freed only {freed} bytes");
+    });
+}
