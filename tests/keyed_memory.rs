@@ -112,5 +112,12 @@ fn a_hundred_thousand_keys_keep_max_keys_instances_and_flat_memory() {
         let freed = before_reset - LIVE_BYTES.load(Ordering::Relaxed);
         println!("reset_state freed {freed} bytes of 1000 keyed instances");
         assert!(freed > 1000 * 200, "freed only {freed} bytes");
+        // A keyed instance carries no per-thread shards (1 KiB each): at
+        // max_keys = 1,000,000 that would be over a gigabyte.
+        assert!(
+            freed < 1000 * 1000,
+            "{} bytes per keyed instance",
+            freed / 1000
+        );
     });
 }

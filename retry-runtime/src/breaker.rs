@@ -158,10 +158,38 @@ pub(crate) struct Breaker {
     /// Serializes transitions and holds the outcomes of the current half-open
     /// trials (recorded under the lock: trials are few).
     transition: Mutex<Trials>,
-    calls: ShardedCounter,
+    calls: CallCount,
     failures: AtomicU64,
     slow_calls: AtomicU64,
     not_permitted: AtomicU64,
+}
+
+/// Attempts counted under a breaker: per-thread shards for a named breaker
+/// (shared by every call site that names it, so contended), one atomic for a
+/// keyed instance (1 KiB of shards each would reach gigabytes at `max_keys`).
+enum CallCount {
+    /// Boxed, so that a keyed instance does not carry its size.
+    Sharded(Box<ShardedCounter>),
+    Plain(AtomicU64),
+}
+
+impl CallCount {
+    #[inline]
+    fn add_one(&self) {
+        match self {
+            CallCount::Sharded(shards) => shards.add(1),
+            CallCount::Plain(count) => {
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn sum(&self) -> u64 {
+        match self {
+            CallCount::Sharded(shards) => shards.sum(),
+            CallCount::Plain(count) => count.load(Ordering::Relaxed),
+        }
+    }
 }
 
 /// Why a breaker opened.
@@ -250,6 +278,7 @@ impl Breaker {
         key: Option<Arc<str>>,
         settings: BreakerSettings,
     ) -> Breaker {
+        let keyed = key.is_some();
         Breaker {
             name,
             key,
@@ -259,7 +288,13 @@ impl Breaker {
             changed_at: AtomicU64::new(0),
             window: OutcomeWindow::new(settings.window),
             transition: Mutex::new(Trials::default()),
-            calls: ShardedCounter::default(),
+            // Keyed instances are many (up to `max_keys` per name): a plain
+            // counter each, not a kilobyte of per-thread shards.
+            calls: if keyed {
+                CallCount::Plain(AtomicU64::new(0))
+            } else {
+                CallCount::Sharded(Box::default())
+            },
             failures: AtomicU64::new(0),
             slow_calls: AtomicU64::new(0),
             not_permitted: AtomicU64::new(0),
@@ -476,7 +511,7 @@ impl Breaker {
             Permit::Disabled => {}
             Permit::Closed { epoch, started } => {
                 let slow = self.is_slow(started);
-                self.calls.add(1);
+                self.calls.add_one();
                 self.count(outcome, slow);
                 if epoch != self.word().epoch() {
                     return;
@@ -489,7 +524,7 @@ impl Breaker {
             Permit::Trial(mut trial) => {
                 trial.done = true;
                 let slow = self.is_slow(trial.started);
-                self.calls.add(1);
+                self.calls.add_one();
                 self.count(outcome, slow);
                 self.record_trial(trial.epoch, outcome, slow);
             }
