@@ -25,7 +25,7 @@ use proc_macro::TokenStream;
 use proc_macro2::TokenStream as TokenStream2;
 use quote::ToTokens;
 
-/// Retries an async function under a named policy; see `retry_runtime::retryable`.
+/// Retries an async or sync function under a named policy; see `retry_runtime::retryable`.
 #[proc_macro_attribute]
 pub fn retryable(args: TokenStream, item: TokenStream) -> TokenStream {
     expand_retryable(args.into(), item.into()).into()

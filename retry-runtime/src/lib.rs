@@ -1,5 +1,5 @@
 //! Named, global retry policies, circuit breakers and retry budgets for async
-//! functions, driven by the `#[retryable]` attribute, with the retries that
+//! and sync functions, driven by the `#[retryable]` attribute, with the retries that
 //! cannot be safe rejected at compile time.
 //!
 //! # A tour
@@ -158,7 +158,7 @@ pub use rejected::Rejected;
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
 
-/// Makes an async function retry under a named policy; see the crate docs.
+/// Makes an async or sync function retry under a named policy; see the crate docs.
 pub use retry_macros::retryable;
 
 /// Derives [`Classify`](trait@Classify) from `#[classify(...)]` keys on an error
