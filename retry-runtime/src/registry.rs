@@ -408,6 +408,25 @@ fn settings_or_default<'c, T>(
     })
 }
 
+/// The live object called `name` in `live`, made from its settings (those of
+/// `config`, or the `default` ones) and leaked if new: breakers, keyed tables
+/// and budgets alike.
+fn live_object<'c, T: 'static, S: Copy + 'c>(
+    live: &mut HashMap<String, &'static T>,
+    (kind, name, site): (NameKind, &str, &str),
+    lookup: impl Fn(&str) -> Option<&'c S>,
+    builtin: &'c S,
+    make: impl FnOnce(S) -> T,
+) -> &'static T {
+    if let Some(object) = live.get(name) {
+        return object;
+    }
+    let settings = *settings_or_default(kind, name, site, lookup, builtin);
+    let object: &'static T = Box::leak(Box::new(make(settings)));
+    live.insert(name.to_owned(), object);
+    object
+}
+
 /// The live breaker called `name`, created from `config` (or the default settings) if new.
 fn live_breaker(
     objects: &mut Objects,
@@ -415,19 +434,13 @@ fn live_breaker(
     name: &str,
     site: &str,
 ) -> &'static Breaker {
-    if let Some(live) = objects.breakers.get(name) {
-        return live;
-    }
-    let settings = *settings_or_default(
-        NameKind::Breaker,
-        name,
-        site,
+    live_object(
+        &mut objects.breakers,
+        (NameKind::Breaker, name, site),
         |n| config.breaker(n),
         &BreakerSettings::DEFAULT,
-    );
-    let live: &'static Breaker = Box::leak(Box::new(Breaker::new(name, settings)));
-    objects.breakers.insert(name.to_owned(), live);
-    live
+        |settings| Breaker::new(name, settings),
+    )
 }
 
 /// The keyed instances of the breaker `name`, a container created from
@@ -438,36 +451,24 @@ fn live_keyed(
     name: &str,
     site: &str,
 ) -> &'static KeyedBreakers {
-    if let Some(live) = objects.keyed.get(name) {
-        return live;
-    }
-    let settings = *settings_or_default(
-        NameKind::Breaker,
-        name,
-        site,
+    live_object(
+        &mut objects.keyed,
+        (NameKind::Breaker, name, site),
         |n| config.breaker(n),
         &BreakerSettings::DEFAULT,
-    );
-    let live: &'static KeyedBreakers = Box::leak(Box::new(KeyedBreakers::new(name, settings)));
-    objects.keyed.insert(name.to_owned(), live);
-    live
+        |settings| KeyedBreakers::new(name, settings),
+    )
 }
 
 /// The live budget called `name`, created from `config` (or the default settings) if new.
 fn live_budget(objects: &mut Objects, config: &Config, name: &str, site: &str) -> &'static Budget {
-    if let Some(live) = objects.budgets.get(name) {
-        return live;
-    }
-    let settings = *settings_or_default(
-        NameKind::Budget,
-        name,
-        site,
+    live_object(
+        &mut objects.budgets,
+        (NameKind::Budget, name, site),
         |n| config.budget(n),
         &BudgetSettings::DEFAULT,
-    );
-    let live: &'static Budget = Box::leak(Box::new(Budget::new(settings)));
-    objects.budgets.insert(name.to_owned(), live);
-    live
+        Budget::new,
+    )
 }
 
 /// Whether some call site or the live config knows a breaker called `name`.
