@@ -3,11 +3,13 @@
 //! clock. Two paused runtimes in one test, one after the other, as two
 //! `#[tokio::test(start_paused = true)]` tests of one binary would be.
 
+mod support;
+
 use std::io;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use retry_runtime::{BreakerState, Config, breaker, budget, install, reset_state, retryable};
+use retry_runtime::{BreakerState, breaker, budget, reset_state, retryable};
 use tokio::time::advance;
 
 static RUNS: AtomicU32 = AtomicU32::new(0);
@@ -23,19 +25,10 @@ async fn call() -> io::Result<()> {
     }
 }
 
-fn paused_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap()
-}
-
 #[test]
 fn reset_state_gives_each_paused_runtime_fresh_breakers_and_budgets() {
-    install(
-        Config::from_toml_str(
-            r#"
+    support::install_once(
+        r#"
             [policies.fresh]
             max_attempts = 2
             backoff = "constant"
@@ -54,13 +47,10 @@ fn reset_state_gives_each_paused_runtime_fresh_breakers_and_budgets() {
             min_retries_per_sec = 0
             retry_ratio = 0.5
             "#,
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    );
 
     // The first "test": a day into its clock, it opens the breaker and spends the budget.
-    paused_runtime().block_on(async {
+    support::paused_runtime().block_on(async {
         advance(Duration::from_secs(86_400)).await;
         for _ in 0..3 {
             let _ = call().await;
@@ -71,14 +61,14 @@ fn reset_state_gives_each_paused_runtime_fresh_breakers_and_budgets() {
 
     // The second: an hour into its own clock (which started a day behind the
     // first's), the breaker is still open. This is what resetting is for.
-    paused_runtime().block_on(async {
+    support::paused_runtime().block_on(async {
         advance(Duration::from_secs(3600)).await;
         assert_eq!(breaker("rt").unwrap().state(), BreakerState::Open);
         assert!(call().await.is_err());
     });
 
     // The same second test, resetting first: everything is fresh.
-    paused_runtime().block_on(async {
+    support::paused_runtime().block_on(async {
         reset_state();
         let rt = breaker("rt").unwrap();
         assert_eq!(rt.state(), BreakerState::Closed);

@@ -248,14 +248,6 @@ fn breaker_open(error: &io::Error) -> bool {
     )
 }
 
-fn paused() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap()
-}
-
 #[test]
 fn a_breaker_tripped_by_sync_calls_rejects_async_calls() {
     setup();
@@ -263,7 +255,7 @@ fn a_breaker_tripped_by_sync_calls_rejects_async_calls() {
     assert!(!breaker_open(&sync_a(&runs).unwrap_err()));
     assert!(!breaker_open(&sync_a(&runs).unwrap_err()));
     assert_eq!(breaker("shared-a").unwrap().state(), BreakerState::Open);
-    paused().block_on(async {
+    support::paused_runtime().block_on(async {
         assert!(breaker_open(&async_a(&runs).await.unwrap_err()));
     });
     assert_eq!(runs.load(Ordering::SeqCst), 2);
@@ -273,7 +265,7 @@ fn a_breaker_tripped_by_sync_calls_rejects_async_calls() {
 fn a_breaker_tripped_by_async_calls_rejects_sync_calls_until_open_duration_passes() {
     setup();
     let runs = AtomicU32::new(0);
-    paused().block_on(async {
+    support::paused_runtime().block_on(async {
         async_b(&runs).await.unwrap_err();
         async_b(&runs).await.unwrap_err();
     });
@@ -306,7 +298,7 @@ fn budgets_are_shared_between_sync_and_async_call_sites() {
     // No reserve, half a retry per call: two calls pay for one retry.
     sync_spend(&runs).unwrap_err(); // deposit 0.5: no retry
     assert_eq!(runs.load(Ordering::SeqCst), 1);
-    paused().block_on(async {
+    support::paused_runtime().block_on(async {
         async_spend(&runs).await.unwrap_err(); // deposit → 1.0: one retry
     });
     assert_eq!(runs.load(Ordering::SeqCst), 3);

@@ -24,3 +24,14 @@ pub fn install_once(config: &str) {
             .expect("the test's config defines every name its functions use");
     });
 }
+
+/// A current-thread runtime on a paused clock, for tests that run several
+/// runtimes one after the other (each `#[tokio::test]` makes its own).
+#[allow(dead_code)] // not every test binary needs one
+pub fn paused_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .expect("a paused current-thread runtime")
+}
