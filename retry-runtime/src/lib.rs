@@ -110,31 +110,19 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-#[cfg(feature = "anyhow")]
-mod anyhow;
-mod attempt;
+// The rooms, one concept each; docs/ARCHITECTURE.md maps each rule to its file.
 mod breaker;
 mod budget;
+mod call;
 mod classify;
 mod clock;
 pub mod config;
-mod defaults;
-#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
-#[cfg(feature = "http")]
-#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
-pub mod http;
-mod keyed;
-pub mod metrics;
+mod integrations;
+mod ops;
 mod policy;
 mod registry;
 mod rejected;
-#[cfg(feature = "reqwest")]
-#[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
-pub mod reqwest;
 mod shard;
-#[cfg(feature = "tonic")]
-#[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
-pub mod tonic;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -143,8 +131,20 @@ pub mod __private;
 pub use breaker::{BreakerMetrics, BreakerState};
 pub use classify::{Class, Classify};
 pub use clock::ManualClock;
+pub use config::defaults::{
+    Defaults, DefaultsError, DefaultsProblem, check_defaults, registered_defaults,
+};
 pub use config::{BreakerSettings, BudgetSettings, Config, ConfigBuilder, ConfigError, Window};
-pub use defaults::{Defaults, DefaultsError, DefaultsProblem, check_defaults, registered_defaults};
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub use integrations::http;
+#[cfg(feature = "reqwest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
+pub use integrations::reqwest;
+#[cfg(feature = "tonic")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
+pub use integrations::tonic;
+pub use ops::metrics;
 pub use policy::{Backoff, Jitter, Nested, Policy};
 pub use registry::{
     BreakerHandle, BreakerSnapshot, BudgetHandle, BudgetSnapshot, CallSite, CallSiteSnapshot,

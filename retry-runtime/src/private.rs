@@ -1,13 +1,13 @@
 //! Items that `#[retryable]`'s expansion names by absolute path. Not a public API:
 //! anything here may change in any release.
 
-pub use crate::attempt::{
+pub use crate::call::controller::{
     CloneArg, Controller, Describe, DescribeDebug, DescribeOpaque, FromRejected, Retry,
     ReturnsResult, classify, retry_if,
 };
+pub use crate::call::key::{BreakerKey, KeyByDisplay, KeyByText, KeyProbe};
 pub use crate::classify::{RetryAfterField, TransparentField};
-pub use crate::defaults::{DEFAULTS, Defaults};
-pub use crate::keyed::{BreakerKey, KeyByDisplay, KeyByText, KeyProbe};
+pub use crate::config::defaults::{DEFAULTS, Defaults};
 pub use crate::registry::{CALL_SITES, CallSite};
 pub use core::ops::ControlFlow;
 pub use linkme;

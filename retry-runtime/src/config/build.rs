@@ -1,9 +1,10 @@
 //! [`ConfigBuilder`]: a configuration built or amended in code, checked like a file.
 
 use super::check::Check;
+use super::check::Table;
 use super::error::Problem;
 use super::raw::{Dur, Limit, RawBreaker, RawBudget, RawPolicy, WindowKind};
-use super::resolve::{BREAKERS, BUDGETS, POLICIES, Section, Table};
+use super::resolve::{BREAKERS, BUDGETS, POLICIES, Section};
 use super::{BreakerSettings, BudgetSettings, Config, ConfigError, Window};
 use crate::Policy;
 

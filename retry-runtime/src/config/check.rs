@@ -3,8 +3,7 @@
 use std::time::Duration;
 
 use super::error::Problem;
-use super::raw::{RawBreaker, RawBudget, RawPolicy, Spans, WindowKind};
-use super::resolve::Table;
+use super::raw::{RawBreaker, RawBudget, RawPolicy, RawTable, Spans, WindowKind};
 use super::{BreakerSettings, BudgetSettings, Window};
 use crate::{Backoff, Policy};
 
@@ -31,6 +30,16 @@ pub(super) const MAX_HALF_OPEN_CALLS: u32 = 1000;
 pub(super) const MAX_MINIMUM_CALLS: u32 = 100_000;
 /// Largest `min_retries_per_sec`.
 pub(super) const MAX_MIN_RETRIES_PER_SEC: u32 = 100_000;
+
+/// A table as written: what it inherits from, how it overrides, what it checks.
+pub(super) trait Table: RawTable {
+    type Settings: Copy;
+    fn base(&self) -> Option<&str>;
+    /// The parent's settings with this table's keys applied.
+    fn merge(&self, parent: &Self::Settings) -> Self::Settings;
+    /// Checks the merged settings, reporting only what this table sets.
+    fn check(&self, merged: &Self::Settings, check: &mut Check<'_>);
+}
 
 /// Collects the problems of one resolved table.
 pub(super) struct Check<'p> {

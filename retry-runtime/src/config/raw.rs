@@ -11,11 +11,8 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::error::Problem;
-use super::suggest::{explain, unknown_key};
+use super::suggest::{SECTIONS, explain, unknown_key};
 use crate::{Backoff, Jitter, Nested};
-
-/// The three sections of a config, in the order the docs list them.
-pub(super) const SECTIONS: [&str; 3] = ["policies", "breakers", "budgets"];
 
 /// One value of the document: read from TOML text, with its span, or from
 /// an already parsed [`toml::Value`] (serde and [`toml::Table`] routes).

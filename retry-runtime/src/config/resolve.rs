@@ -2,9 +2,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::check::Check;
+use super::check::{Check, Table};
 use super::error::Problem;
-use super::raw::{RawTable, join};
+use super::raw::join;
 use super::suggest::closest;
 
 // ---------------------------------------------------------------------------
@@ -33,16 +33,6 @@ pub(super) const BUDGETS: Section = Section {
     singular: "budget",
     plural: "budgets",
 };
-
-/// A table as written: what it inherits from, how it overrides, what it checks.
-pub(super) trait Table: RawTable {
-    type Settings: Copy;
-    fn base(&self) -> Option<&str>;
-    /// The parent's settings with this table's keys applied.
-    fn merge(&self, parent: &Self::Settings) -> Self::Settings;
-    /// Checks the merged settings, reporting only what this table sets.
-    fn check(&self, merged: &Self::Settings, check: &mut Check<'_>);
-}
 
 pub(super) enum Parent<'a, S> {
     Preset(&'a str, S),

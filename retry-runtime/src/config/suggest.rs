@@ -1,6 +1,7 @@
 //! Messages for operators: serde messages rewritten, "did you mean", examples.
 
-use super::raw::SECTIONS;
+/// The three sections of a config, in the order the docs list them.
+pub(super) const SECTIONS: [&str; 3] = ["policies", "breakers", "budgets"];
 
 // ---------------------------------------------------------------------------
 // Messages

@@ -139,7 +139,7 @@ impl Controller {
     /// the instance of its breaker for `key` (created on first use).
     #[inline]
     #[must_use]
-    pub(crate) fn start_keyed<K: crate::keyed::LookupKey + ?Sized>(
+    pub(crate) fn start_keyed<K: crate::breaker::lookup::LookupKey + ?Sized>(
         site: &'static CallSite,
         key: &K,
     ) -> Self {

@@ -170,7 +170,11 @@ pub fn key_labels() -> bool {
 /// Sets the `retry_breaker_state` gauge of a breaker; of a keyed instance only
 /// when key labels are on.
 #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
-pub(crate) fn breaker_state(breaker: &str, key: Option<&str>, state: crate::BreakerState) {
+pub(crate) fn breaker_state(
+    breaker: &str,
+    key: Option<&str>,
+    state: crate::breaker::state::BreakerState,
+) {
     #[cfg(feature = "metrics")]
     match key {
         None => metrics::gauge!("retry_breaker_state", "breaker" => breaker.to_owned())

@@ -16,63 +16,23 @@
 //! is two atomic writes. Transitions take a mutex (they are rare).
 
 use std::fmt;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use crate::shard::ShardedCounter;
-use crate::{BreakerSettings, Class, Window};
+use crate::{BreakerSettings, Class};
+use window::{OutcomeWindow, bits};
 
-/// The state of a circuit breaker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-pub enum BreakerState {
-    /// Calls pass; outcomes are recorded in the window.
-    Closed,
-    /// Calls are rejected until `open_duration` has passed.
-    Open,
-    /// Up to `half_open_calls` trial calls pass; their outcomes close or reopen the breaker.
-    HalfOpen,
-    /// Opened by hand ([`BreakerHandle::force_open`](crate::BreakerHandle::force_open)): rejects every call until reset.
-    ForcedOpen,
-    /// Switched off by hand ([`BreakerHandle::disable`](crate::BreakerHandle::disable)): every call passes, nothing is recorded.
-    Disabled,
-}
+pub(crate) mod keyed;
+pub(crate) mod lookup;
+pub(crate) mod state;
+mod window;
 
-impl BreakerState {
-    fn from_u8(v: u8) -> BreakerState {
-        match v {
-            0 => BreakerState::Closed,
-            1 => BreakerState::Open,
-            2 => BreakerState::HalfOpen,
-            3 => BreakerState::ForcedOpen,
-            _ => BreakerState::Disabled,
-        }
-    }
-
-    pub(crate) fn as_u8(self) -> u8 {
-        match self {
-            BreakerState::Closed => 0,
-            BreakerState::Open => 1,
-            BreakerState::HalfOpen => 2,
-            BreakerState::ForcedOpen => 3,
-            BreakerState::Disabled => 4,
-        }
-    }
-}
-
-impl fmt::Display for BreakerState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            BreakerState::Closed => "closed",
-            BreakerState::Open => "open",
-            BreakerState::HalfOpen => "half-open",
-            BreakerState::ForcedOpen => "forced-open",
-            BreakerState::Disabled => "disabled",
-        })
-    }
-}
+pub use state::BreakerState;
+use state::{MAX_ADMITTED, Word};
 
 /// What an attempt's outcome means to a breaker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,50 +56,6 @@ impl Outcome {
             Some(Class::RetryAfter(_)) if !settings.retry_after_is_failure => Outcome::Success,
             Some(Class::Transient | Class::RetryAfter(_)) => Outcome::Failure,
         }
-    }
-}
-
-const FAILED: u8 = 1;
-const SLOW: u8 = 2;
-/// A count-window slot that has never held an outcome.
-const EMPTY: u8 = 4;
-
-/// The breaker's state, its epoch and the half-open trials admitted, in one
-/// atomic word, so that a trial is admitted only by a compare-and-swap on the
-/// exact state and epoch it saw: a transition in between makes the swap fail.
-///
-/// `epoch << 24 | state << 20 | admitted`. The epoch is bumped at every
-/// transition (2^40 of them before it wraps); a permit remembers it, and
-/// outcomes of permits from an earlier epoch are ignored.
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct Word(u64);
-
-const ADMITTED_BITS: u32 = 20;
-const STATE_BITS: u32 = 4;
-/// At most this many trials are admitted at once, whatever `half_open_calls` says.
-const MAX_ADMITTED: u32 = (1 << ADMITTED_BITS) - 1;
-
-impl Word {
-    fn new(epoch: u64, state: BreakerState, admitted: u32) -> Word {
-        Word(
-            epoch << (ADMITTED_BITS + STATE_BITS)
-                | u64::from(state.as_u8()) << ADMITTED_BITS
-                | u64::from(admitted),
-        )
-    }
-
-    fn epoch(self) -> u64 {
-        self.0 >> (ADMITTED_BITS + STATE_BITS)
-    }
-
-    #[allow(clippy::cast_possible_truncation)] // masked to 4 bits
-    fn state(self) -> BreakerState {
-        BreakerState::from_u8((self.0 >> ADMITTED_BITS) as u8 & ((1 << STATE_BITS) - 1))
-    }
-
-    #[allow(clippy::cast_possible_truncation)] // masked to 20 bits
-    fn admitted(self) -> u32 {
-        (self.0 & u64::from(MAX_ADMITTED)) as u32
     }
 }
 
@@ -516,7 +432,7 @@ impl Breaker {
                 if epoch != self.word().epoch() {
                     return;
                 }
-                let bits = bits(outcome, slow);
+                let bits = bits(outcome == Outcome::Failure, slow);
                 if self.window.record(bits) {
                     self.check_rates();
                 }
@@ -632,7 +548,7 @@ impl Breaker {
         );
         self.word
             .store(Word::new(old.epoch() + 1, to, 0).0, Ordering::Release);
-        crate::metrics::breaker_state(&self.name, self.key.as_deref(), to);
+        crate::ops::metrics::breaker_state(&self.name, self.key.as_deref(), to);
         if from == to {
             // A reset of a closed breaker, say: counts start afresh, but there
             // is no transition to report.
@@ -672,17 +588,6 @@ impl Breaker {
     }
 }
 
-fn bits(outcome: Outcome, slow: bool) -> u8 {
-    let mut bits = 0;
-    if outcome == Outcome::Failure {
-        bits |= FAILED;
-    }
-    if slow {
-        bits |= SLOW;
-    }
-    bits
-}
-
 /// A breaker's counters, from [`BreakerHandle::metrics`](crate::BreakerHandle::metrics).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 #[non_exhaustive]
@@ -703,220 +608,6 @@ pub struct BreakerMetrics {
     pub failure_rate: f64,
     /// Slow fraction of the window's outcomes (0 when empty).
     pub slow_call_rate: f64,
-}
-
-struct Rates {
-    calls: u64,
-    failure_rate: f64,
-    slow_call_rate: f64,
-}
-
-impl Rates {
-    #[allow(clippy::cast_precision_loss)] // window counts are small
-    fn of(calls: u64, failures: u64, slow: u64) -> Rates {
-        let n = calls.max(1) as f64;
-        Rates {
-            calls,
-            failure_rate: failures as f64 / n,
-            slow_call_rate: slow as f64 / n,
-        }
-    }
-}
-
-/// The recent outcomes a closed breaker judges by.
-enum OutcomeWindow {
-    Count(CountWindow),
-    Time(TimeWindow),
-}
-
-impl OutcomeWindow {
-    fn new(window: Window) -> OutcomeWindow {
-        match window {
-            Window::Count { size } => OutcomeWindow::Count(CountWindow::new(size)),
-            Window::Time { duration } => OutcomeWindow::Time(TimeWindow::new(duration)),
-        }
-    }
-
-    /// Records an outcome; true if it was a failure or slow (rates may have risen).
-    #[inline]
-    fn record(&self, bits: u8) -> bool {
-        match self {
-            OutcomeWindow::Count(w) => w.record(bits),
-            OutcomeWindow::Time(w) => w.record(bits),
-        }
-        bits != 0
-    }
-
-    fn rates(&self) -> Rates {
-        match self {
-            OutcomeWindow::Count(w) => w.rates(),
-            OutcomeWindow::Time(w) => w.rates(),
-        }
-    }
-
-    fn clear(&self) {
-        match self {
-            OutcomeWindow::Count(w) => w.clear(),
-            OutcomeWindow::Time(w) => w.clear(),
-        }
-    }
-}
-
-/// The last `size` outcomes, in a ring of atomic slots, with running counts.
-struct CountWindow {
-    slots: Box<[AtomicU8]>,
-    next: AtomicU64,
-    filled: AtomicU64,
-    failures: AtomicU64,
-    slow: AtomicU64,
-}
-
-impl CountWindow {
-    fn new(size: u32) -> CountWindow {
-        CountWindow {
-            slots: (0..size.max(1)).map(|_| AtomicU8::new(EMPTY)).collect(),
-            next: AtomicU64::new(0),
-            filled: AtomicU64::new(0),
-            failures: AtomicU64::new(0),
-            slow: AtomicU64::new(0),
-        }
-    }
-
-    #[inline]
-    fn record(&self, bits: u8) {
-        let size = self.slots.len() as u64;
-        // A success into a full window of successes changes nothing: skip the writes.
-        if bits == 0
-            && self.failures.load(Ordering::Relaxed) == 0
-            && self.slow.load(Ordering::Relaxed) == 0
-            && self.filled.load(Ordering::Relaxed) >= size
-        {
-            return;
-        }
-        let at = self.next.fetch_add(1, Ordering::Relaxed) % size;
-        #[allow(clippy::cast_possible_truncation)] // below the slot count
-        let old = self.slots[at as usize].swap(bits, Ordering::AcqRel);
-        if old == EMPTY {
-            self.filled.fetch_add(1, Ordering::Relaxed);
-        }
-        let old = if old == EMPTY { 0 } else { old };
-        adjust(&self.failures, old & FAILED != 0, bits & FAILED != 0);
-        adjust(&self.slow, old & SLOW != 0, bits & SLOW != 0);
-    }
-
-    fn rates(&self) -> Rates {
-        let calls = self
-            .filled
-            .load(Ordering::Acquire)
-            .min(self.slots.len() as u64);
-        Rates::of(
-            calls,
-            self.failures.load(Ordering::Acquire),
-            self.slow.load(Ordering::Acquire),
-        )
-    }
-
-    fn clear(&self) {
-        for slot in &*self.slots {
-            slot.store(EMPTY, Ordering::Relaxed);
-        }
-        self.next.store(0, Ordering::Relaxed);
-        self.filled.store(0, Ordering::Relaxed);
-        self.failures.store(0, Ordering::Relaxed);
-        self.slow.store(0, Ordering::Relaxed);
-    }
-}
-
-fn adjust(counter: &AtomicU64, was: bool, is: bool) {
-    match (was, is) {
-        (false, true) => {
-            counter.fetch_add(1, Ordering::Relaxed);
-        }
-        (true, false) => {
-            counter.fetch_sub(1, Ordering::Relaxed);
-        }
-        _ => {}
-    }
-}
-
-/// The outcomes of the last `duration`, in one-second buckets (or `duration`/60 if longer than a minute).
-struct TimeWindow {
-    origin: Instant,
-    bucket_len: Duration,
-    buckets: Box<[Bucket]>,
-}
-
-#[derive(Default)]
-struct Bucket {
-    number: AtomicU64,
-    calls: AtomicU64,
-    failures: AtomicU64,
-    slow: AtomicU64,
-}
-
-impl TimeWindow {
-    fn new(duration: Duration) -> TimeWindow {
-        let count = duration.as_secs().clamp(1, 60);
-        let bucket_len =
-            (duration / u32::try_from(count).unwrap_or(60)).max(Duration::from_millis(1));
-        TimeWindow {
-            origin: crate::clock::now(),
-            bucket_len,
-            buckets: (0..count).map(|_| Bucket::default()).collect(),
-        }
-    }
-
-    fn now_number(&self) -> u64 {
-        let elapsed = crate::clock::now().saturating_duration_since(self.origin);
-        // Bucket numbers start at 1 so that 0 means "never used".
-        u64::try_from(elapsed.as_nanos() / self.bucket_len.as_nanos().max(1)).unwrap_or(u64::MAX)
-            + 1
-    }
-
-    fn record(&self, bits: u8) {
-        let number = self.now_number();
-        #[allow(clippy::cast_possible_truncation)] // below the bucket count
-        let bucket = &self.buckets[(number % self.buckets.len() as u64) as usize];
-        let held = bucket.number.load(Ordering::Acquire);
-        if held != number
-            && bucket
-                .number
-                .compare_exchange(held, number, Ordering::AcqRel, Ordering::Acquire)
-                .is_ok()
-        {
-            bucket.calls.store(0, Ordering::Release);
-            bucket.failures.store(0, Ordering::Release);
-            bucket.slow.store(0, Ordering::Release);
-        }
-        bucket.calls.fetch_add(1, Ordering::AcqRel);
-        if bits & FAILED != 0 {
-            bucket.failures.fetch_add(1, Ordering::AcqRel);
-        }
-        if bits & SLOW != 0 {
-            bucket.slow.fetch_add(1, Ordering::AcqRel);
-        }
-    }
-
-    fn rates(&self) -> Rates {
-        let now = self.now_number();
-        let oldest = now.saturating_sub(self.buckets.len() as u64 - 1);
-        let (mut calls, mut failures, mut slow) = (0, 0, 0);
-        for bucket in &*self.buckets {
-            let number = bucket.number.load(Ordering::Acquire);
-            if number >= oldest && number <= now && number != 0 {
-                calls += bucket.calls.load(Ordering::Acquire);
-                failures += bucket.failures.load(Ordering::Acquire);
-                slow += bucket.slow.load(Ordering::Acquire);
-            }
-        }
-        Rates::of(calls, failures, slow)
-    }
-
-    fn clear(&self) {
-        for bucket in &*self.buckets {
-            bucket.number.store(0, Ordering::Release);
-        }
-    }
 }
 
 /// A breaker as events name it: `` `s3` ``, or `` `hosts` key `a.example` ``.

@@ -3,10 +3,10 @@
 //! created on first use, at most `max_keys` of them alive per name.
 //!
 //! A call looks its key up without allocating, whatever the key's type. A key
-//! that is text already (`&str`, `String`, ...: [`KeyText`]) is hashed and
+//! that is text already (`&str`, `String`, ...: [`KeyText`](crate::call::key::KeyText)) is hashed and
 //! compared as a `str`. Any other `Display` key is streamed twice, once into
 //! the hasher and once into a comparison with the stored text, with no buffer.
-//! The expansion picks the way by autoref specialization ([`KeyProbe`]). Only
+//! The expansion picks the way by autoref specialization ([`KeyProbe`](crate::call::key::KeyProbe)). Only
 //! a key seen for the first time is formatted into a `String` (the instance
 //! keeps it).
 //!
@@ -30,11 +30,11 @@
 //! evictable instances evicts as many as it takes to bring the count back.
 
 use std::collections::HashMap;
-use std::fmt::{self, Display, Write as _};
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::BreakerSettings;
+use crate::breaker::lookup::{HashText, LookupKey};
 use crate::breaker::{Breaker, BreakerState};
 
 /// No slot: the end of a list.
@@ -133,7 +133,7 @@ impl KeyedBreakers {
         while table.live >= max && self.evict_one(&mut table) {}
         let breaker = Arc::new(self.instance(key));
         table.insert(hash, Arc::clone(&breaker));
-        crate::metrics::breaker_keys(&self.name, table.live);
+        crate::ops::metrics::breaker_keys(&self.name, table.live);
         breaker
     }
 
@@ -225,7 +225,7 @@ impl KeyedBreakers {
         };
         // Freed outside the lock.
         drop(old);
-        crate::metrics::breaker_keys(&self.name, 0);
+        crate::ops::metrics::breaker_keys(&self.name, 0);
     }
 }
 
@@ -345,183 +345,6 @@ impl Table {
     }
 }
 
-/// How the table reads a key: its hash, whether it is a stored text, and the
-/// text of a new instance.
-pub(crate) trait LookupKey {
-    fn hash_into(&self, sink: &mut HashText);
-    fn is(&self, text: &str) -> bool;
-    fn to_text(&self) -> Arc<str>;
-}
-
-/// A key read through its `Display` output, streamed (never buffered).
-pub(crate) struct ByDisplay<'k, K: ?Sized>(pub(crate) &'k K);
-
-impl<K: Display + ?Sized> LookupKey for ByDisplay<'_, K> {
-    fn hash_into(&self, sink: &mut HashText) {
-        // A `Display` that fails part-way counts with the text it wrote.
-        let _ = write!(sink, "{}", self.0);
-    }
-
-    fn is(&self, text: &str) -> bool {
-        same_text(self.0, text)
-    }
-
-    fn to_text(&self) -> Arc<str> {
-        Arc::from(self.0.to_string())
-    }
-}
-
-/// A key that is text already: no formatting at all.
-impl LookupKey for str {
-    #[inline]
-    fn hash_into(&self, sink: &mut HashText) {
-        let _ = sink.write_str(self);
-    }
-
-    #[inline]
-    fn is(&self, text: &str) -> bool {
-        self == text
-    }
-
-    fn to_text(&self) -> Arc<str> {
-        Arc::from(self)
-    }
-}
-
-/// Whether `key`'s `Display` output is exactly `text`, without building it.
-fn same_text<K: Display + ?Sized>(key: &K, text: &str) -> bool {
-    let mut sink = SameText { rest: text };
-    write!(sink, "{key}").is_ok() && sink.rest.is_empty()
-}
-
-struct SameText<'t> {
-    rest: &'t str,
-}
-
-impl fmt::Write for SameText<'_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        match self.rest.strip_prefix(s) {
-            Some(rest) => {
-                self.rest = rest;
-                Ok(())
-            }
-            None => Err(fmt::Error),
-        }
-    }
-}
-
-/// SipHash-1-3 of text written in pieces, exactly as of the same text written
-/// at once: bytes are compressed in whole 8-byte words, and the last block
-/// holds the tail and the length, as SipHash specifies. Written out rather than
-/// through `std::hash::Hasher`, whose streaming byte buffer doubled the cost.
-pub(crate) struct HashText<const C: usize = 1, const D: usize = 3> {
-    sip: Sip<C, D>,
-    /// The bytes after the last whole word, little-endian (kept in a register:
-    /// no byte buffer to clear or to reload as a word).
-    tail: u64,
-    filled: u32,
-    len: u64,
-}
-
-impl<const C: usize, const D: usize> HashText<C, D> {
-    fn new(key: (u64, u64)) -> Self {
-        HashText {
-            sip: Sip::new(key),
-            tail: 0,
-            filled: 0,
-            len: 0,
-        }
-    }
-
-    fn finish(self) -> u64 {
-        self.sip.finish(self.tail | (self.len << 56))
-    }
-}
-
-impl<const C: usize, const D: usize> fmt::Write for HashText<C, D> {
-    #[inline]
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let mut bytes = s.as_bytes();
-        self.len = self.len.wrapping_add(bytes.len() as u64);
-        if self.filled > 0 {
-            while self.filled < 8 {
-                let Some((&b, rest)) = bytes.split_first() else {
-                    return Ok(());
-                };
-                self.tail |= u64::from(b) << (8 * self.filled);
-                self.filled += 1;
-                bytes = rest;
-            }
-            self.sip.compress(self.tail);
-            self.tail = 0;
-            self.filled = 0;
-        }
-        let mut words = bytes.chunks_exact(8);
-        for word in &mut words {
-            let mut w = [0; 8];
-            w.copy_from_slice(word);
-            self.sip.compress(u64::from_le_bytes(w));
-        }
-        for &b in words.remainder() {
-            self.tail |= u64::from(b) << (8 * self.filled);
-            self.filled += 1;
-        }
-        Ok(())
-    }
-}
-
-/// SipHash-C-D on 64-bit words; the keys use SipHash-1-3 (one compression
-/// round, three finalization rounds), like the standard library's `HashMap`.
-struct Sip<const C: usize, const D: usize> {
-    v: [u64; 4],
-}
-
-impl<const C: usize, const D: usize> Sip<C, D> {
-    fn new((k0, k1): (u64, u64)) -> Self {
-        Sip {
-            v: [
-                k0 ^ 0x736f_6d65_7073_6575,
-                k1 ^ 0x646f_7261_6e64_6f6d,
-                k0 ^ 0x6c79_6765_6e65_7261,
-                k1 ^ 0x7465_6462_7974_6573,
-            ],
-        }
-    }
-
-    #[inline]
-    fn round(&mut self) {
-        let [v0, v1, v2, v3] = &mut self.v;
-        *v0 = v0.wrapping_add(*v1);
-        *v1 = v1.rotate_left(13) ^ *v0;
-        *v0 = v0.rotate_left(32);
-        *v2 = v2.wrapping_add(*v3);
-        *v3 = v3.rotate_left(16) ^ *v2;
-        *v0 = v0.wrapping_add(*v3);
-        *v3 = v3.rotate_left(21) ^ *v0;
-        *v2 = v2.wrapping_add(*v1);
-        *v1 = v1.rotate_left(17) ^ *v2;
-        *v2 = v2.rotate_left(32);
-    }
-
-    #[inline]
-    fn compress(&mut self, m: u64) {
-        self.v[3] ^= m;
-        for _ in 0..C {
-            self.round();
-        }
-        self.v[0] ^= m;
-    }
-
-    fn finish(mut self, last: u64) -> u64 {
-        self.compress(last);
-        self.v[2] ^= 0xff;
-        for _ in 0..D {
-            self.round();
-        }
-        self.v[0] ^ self.v[1] ^ self.v[2] ^ self.v[3]
-    }
-}
-
 /// The index's keys are hashes already.
 #[derive(Default)]
 struct Prehashed(u64);
@@ -542,94 +365,11 @@ impl Hasher for Prehashed {
     }
 }
 
-/// The value of `breaker_key = <expr>`: text, compared as text.
-#[doc(hidden)]
-#[diagnostic::on_unimplemented(
-    message = "`breaker_key` must be text, and `{Self}` cannot be displayed",
-    label = "each distinct key gets its own breaker, and keys compare by their text: this must be a `&str`, a `String` or a `Display` type",
-    note = "implement `std::fmt::Display` for the key's type, or give a field or method of it that is text, e.g. `breaker_key = url.host_str().unwrap_or(\"\")`"
-)]
-pub trait BreakerKey: Display {}
-
-impl<T: Display + ?Sized> BreakerKey for T {}
-
-/// Key types whose `Display` text is a `str` they hold, read without
-/// formatting: `str`, `String`, `Box<str>`, `Arc<str>`, `Rc<str>`, `Cow<str>`,
-/// and references to them.
-#[doc(hidden)]
-pub trait KeyText {
-    fn key_text(&self) -> &str;
-}
-
-macro_rules! key_text {
-    ($($ty:ty),*) => {$(
-        impl KeyText for $ty {
-            #[inline]
-            fn key_text(&self) -> &str {
-                self
-            }
-        }
-    )*};
-}
-
-key_text!(
-    str,
-    String,
-    Box<str>,
-    Arc<str>,
-    std::rc::Rc<str>,
-    std::borrow::Cow<'_, str>
-);
-
-impl<T: KeyText + ?Sized> KeyText for &T {
-    #[inline]
-    fn key_text(&self) -> &str {
-        (**self).key_text()
-    }
-}
-
-/// The value of `breaker_key`, for the expansion's method probe: a
-/// [`KeyText`] key is looked up by its `str` (no formatting), any other by
-/// its `Display` output (autoref specialization: [`KeyByText`] applies to
-/// `KeyProbe` itself, [`KeyByDisplay`] to `&KeyProbe`, so the first wins
-/// where it applies).
-#[doc(hidden)]
-pub struct KeyProbe<'k, K: ?Sized>(pub &'k K);
-
-#[doc(hidden)]
-pub trait KeyByText {
-    fn start_keyed(&self, site: &'static crate::CallSite) -> crate::attempt::Controller;
-}
-
-impl<K: KeyText + ?Sized> KeyByText for KeyProbe<'_, K> {
-    #[inline]
-    fn start_keyed(&self, site: &'static crate::CallSite) -> crate::attempt::Controller {
-        crate::attempt::Controller::start_keyed(site, self.0.key_text())
-    }
-}
-
-#[doc(hidden)]
-pub trait KeyByDisplay {
-    type Key: ?Sized;
-    fn start_keyed(&self, site: &'static crate::CallSite) -> crate::attempt::Controller
-    where
-        Self::Key: BreakerKey;
-}
-
-impl<K: ?Sized> KeyByDisplay for &KeyProbe<'_, K> {
-    type Key = K;
-    #[inline]
-    fn start_keyed(&self, site: &'static crate::CallSite) -> crate::attempt::Controller
-    where
-        K: BreakerKey,
-    {
-        crate::attempt::Controller::start_keyed(site, &ByDisplay(self.0))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::breaker::lookup::{ByDisplay, same_text};
+    use std::fmt::{self, Display, Write as _};
 
     fn hash<K: LookupKey + ?Sized>(set: &KeyedBreakers, key: &K) -> u64 {
         set.hash_of(key)

@@ -1,0 +1,187 @@
+//! How a keyed breaker's table reads a key: its hash and its text, without
+//! allocating, whether the key is a `str` or any `Display` value streamed
+//! through the formatter.
+//!
+//! The hash is SipHash-1-3 written out on whole words (std's `Hasher` buffers
+//! bytes, which cost a quarter of a keyed call), keyed per table so that
+//! keys chosen by an outsider cannot be made to collide.
+
+use std::fmt::{self, Display, Write as _};
+use std::sync::Arc;
+
+/// How the table reads a key: its hash, whether it is a stored text, and the
+/// text of a new instance.
+pub(crate) trait LookupKey {
+    fn hash_into(&self, sink: &mut HashText);
+    fn is(&self, text: &str) -> bool;
+    fn to_text(&self) -> Arc<str>;
+}
+
+/// A key read through its `Display` output, streamed (never buffered).
+pub(crate) struct ByDisplay<'k, K: ?Sized>(pub(crate) &'k K);
+
+impl<K: Display + ?Sized> LookupKey for ByDisplay<'_, K> {
+    fn hash_into(&self, sink: &mut HashText) {
+        // A `Display` that fails part-way counts with the text it wrote.
+        let _ = write!(sink, "{}", self.0);
+    }
+
+    fn is(&self, text: &str) -> bool {
+        same_text(self.0, text)
+    }
+
+    fn to_text(&self) -> Arc<str> {
+        Arc::from(self.0.to_string())
+    }
+}
+
+/// A key that is text already: no formatting at all.
+impl LookupKey for str {
+    #[inline]
+    fn hash_into(&self, sink: &mut HashText) {
+        let _ = sink.write_str(self);
+    }
+
+    #[inline]
+    fn is(&self, text: &str) -> bool {
+        self == text
+    }
+
+    fn to_text(&self) -> Arc<str> {
+        Arc::from(self)
+    }
+}
+
+/// Whether `key`'s `Display` output is exactly `text`, without building it.
+pub(super) fn same_text<K: Display + ?Sized>(key: &K, text: &str) -> bool {
+    let mut sink = SameText { rest: text };
+    write!(sink, "{key}").is_ok() && sink.rest.is_empty()
+}
+
+struct SameText<'t> {
+    rest: &'t str,
+}
+
+impl fmt::Write for SameText<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        match self.rest.strip_prefix(s) {
+            Some(rest) => {
+                self.rest = rest;
+                Ok(())
+            }
+            None => Err(fmt::Error),
+        }
+    }
+}
+
+/// SipHash-1-3 of text written in pieces, exactly as of the same text written
+/// at once: bytes are compressed in whole 8-byte words, and the last block
+/// holds the tail and the length, as SipHash specifies. Written out rather than
+/// through `std::hash::Hasher`, whose streaming byte buffer doubled the cost.
+pub(crate) struct HashText<const C: usize = 1, const D: usize = 3> {
+    sip: Sip<C, D>,
+    /// The bytes after the last whole word, little-endian (kept in a register:
+    /// no byte buffer to clear or to reload as a word).
+    tail: u64,
+    filled: u32,
+    len: u64,
+}
+
+impl<const C: usize, const D: usize> HashText<C, D> {
+    pub(super) fn new(key: (u64, u64)) -> Self {
+        HashText {
+            sip: Sip::new(key),
+            tail: 0,
+            filled: 0,
+            len: 0,
+        }
+    }
+
+    pub(super) fn finish(self) -> u64 {
+        self.sip.finish(self.tail | (self.len << 56))
+    }
+}
+
+impl<const C: usize, const D: usize> fmt::Write for HashText<C, D> {
+    #[inline]
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let mut bytes = s.as_bytes();
+        self.len = self.len.wrapping_add(bytes.len() as u64);
+        if self.filled > 0 {
+            while self.filled < 8 {
+                let Some((&b, rest)) = bytes.split_first() else {
+                    return Ok(());
+                };
+                self.tail |= u64::from(b) << (8 * self.filled);
+                self.filled += 1;
+                bytes = rest;
+            }
+            self.sip.compress(self.tail);
+            self.tail = 0;
+            self.filled = 0;
+        }
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            let mut w = [0; 8];
+            w.copy_from_slice(word);
+            self.sip.compress(u64::from_le_bytes(w));
+        }
+        for &b in words.remainder() {
+            self.tail |= u64::from(b) << (8 * self.filled);
+            self.filled += 1;
+        }
+        Ok(())
+    }
+}
+
+/// SipHash-C-D on 64-bit words; the keys use SipHash-1-3 (one compression
+/// round, three finalization rounds), like the standard library's `HashMap`.
+struct Sip<const C: usize, const D: usize> {
+    v: [u64; 4],
+}
+
+impl<const C: usize, const D: usize> Sip<C, D> {
+    fn new((k0, k1): (u64, u64)) -> Self {
+        Sip {
+            v: [
+                k0 ^ 0x736f_6d65_7073_6575,
+                k1 ^ 0x646f_7261_6e64_6f6d,
+                k0 ^ 0x6c79_6765_6e65_7261,
+                k1 ^ 0x7465_6462_7974_6573,
+            ],
+        }
+    }
+
+    #[inline]
+    fn round(&mut self) {
+        let [v0, v1, v2, v3] = &mut self.v;
+        *v0 = v0.wrapping_add(*v1);
+        *v1 = v1.rotate_left(13) ^ *v0;
+        *v0 = v0.rotate_left(32);
+        *v2 = v2.wrapping_add(*v3);
+        *v3 = v3.rotate_left(16) ^ *v2;
+        *v0 = v0.wrapping_add(*v3);
+        *v3 = v3.rotate_left(21) ^ *v0;
+        *v2 = v2.wrapping_add(*v1);
+        *v1 = v1.rotate_left(17) ^ *v2;
+        *v2 = v2.rotate_left(32);
+    }
+
+    #[inline]
+    fn compress(&mut self, m: u64) {
+        self.v[3] ^= m;
+        for _ in 0..C {
+            self.round();
+        }
+        self.v[0] ^= m;
+    }
+
+    fn finish(mut self, last: u64) -> u64 {
+        self.compress(last);
+        self.v[2] ^= 0xff;
+        for _ in 0..D {
+            self.round();
+        }
+        self.v[0] ^ self.v[1] ^ self.v[2] ^ self.v[3]
+    }
+}

@@ -1,0 +1,143 @@
+//! The settings of one breaker and one budget, as a table of the config
+//! resolves to (a policy's are [`Policy`](crate::Policy)'s).
+
+use std::time::Duration;
+
+/// How a circuit breaker counts recent outcomes: `window = "count"` with
+/// `window_size`, or `window = "time"` with `window_duration`.
+///
+/// ```
+/// use retry_runtime::{Config, Window};
+///
+/// let config = Config::from_toml_str(r#"
+///     [breakers.db]
+///     window = "count"
+///     window_size = 50
+/// "#)?;
+/// assert_eq!(config.breaker("db").map(|b| b.window), Some(Window::Count { size: 50 }));
+/// # Ok::<(), retry_runtime::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Window {
+    /// The last `size` calls.
+    Count {
+        /// How many calls the window holds (at least 1).
+        size: u32,
+    },
+    /// The calls of the last `duration`.
+    Time {
+        /// How far back the window reaches (at least 1 s).
+        duration: Duration,
+    },
+}
+
+/// The settings of one named circuit breaker (`[breakers.NAME]`).
+///
+/// ```
+/// use retry_runtime::{BreakerSettings, Config, Window};
+///
+/// let config = Config::from_toml_str(r#"
+///     [breakers.s3]
+///     window = "time"
+///     window_duration = "2m"
+/// "#)?;
+/// let s3 = config.breaker("s3").unwrap();
+/// assert_eq!(s3.window, Window::Time { duration: std::time::Duration::from_secs(120) });
+/// assert_eq!(s3.minimum_calls, BreakerSettings::DEFAULT.minimum_calls);
+/// # Ok::<(), retry_runtime::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BreakerSettings {
+    /// How outcomes are counted.
+    pub window: Window,
+    /// The breaker opens when at least this fraction of recorded calls failed (0.0..=1.0).
+    pub failure_rate_threshold: f64,
+    /// A call that takes at least this long counts as slow.
+    /// [`BreakerSettings::NO_SLOW_CALLS`] (`"none"` in a config file) turns
+    /// slow-call detection off, and with it the two clock reads per attempt
+    /// that timing costs.
+    pub slow_call_duration: Duration,
+    /// The breaker opens when at least this fraction of recorded calls were slow (0.0..=1.0).
+    pub slow_call_rate_threshold: f64,
+    /// No rate is judged before this many calls are recorded (at least 1).
+    pub minimum_calls: u32,
+    /// How long an open breaker rejects calls before it lets trial calls through.
+    pub open_duration: Duration,
+    /// How many trial calls a half-open breaker admits (at least 1).
+    pub half_open_calls: u32,
+    /// How long a half-open breaker waits for its trial calls' outcomes: past
+    /// it (trials hung or never made) the breaker opens again. `None` (`"none"`
+    /// in a config file): wait for ever.
+    pub max_half_open_wait: Option<Duration>,
+    /// Whether an attempt that failed with [`Class::RetryAfter`](crate::Class::RetryAfter)
+    /// (the service asked us to slow down, e.g. HTTP 429) counts as a failure.
+    /// `false` (the default): it counts as a success, since a service that
+    /// pushes back is alive.
+    pub retry_after_is_failure: bool,
+    /// The most keyed instances (`breaker_key`) of this breaker alive at once;
+    /// past it the least recently used closed instance is dropped.
+    pub max_keys: u32,
+}
+
+impl BreakerSettings {
+    /// A `slow_call_duration` under which no call is slow (`"none"` in a config
+    /// file): the breaker then judges failures only, and reads no clock on the
+    /// success path.
+    ///
+    /// ```
+    /// use retry_runtime::{BreakerSettings, Config};
+    ///
+    /// let config = Config::from_toml_str("[breakers.cache]\nslow_call_duration = \"none\"")?;
+    /// let cache = config.breaker("cache").unwrap();
+    /// assert_eq!(cache.slow_call_duration, BreakerSettings::NO_SLOW_CALLS);
+    /// # Ok::<(), retry_runtime::ConfigError>(())
+    /// ```
+    pub const NO_SLOW_CALLS: Duration = Duration::MAX;
+
+    /// The `default` breaker preset: a window of the last 20 calls, opens when
+    /// half of at least 10 recorded calls failed or all of them took 10 s or
+    /// more, stays open 30 s, then admits 3 trial calls.
+    pub const DEFAULT: BreakerSettings = BreakerSettings {
+        window: Window::Count { size: 20 },
+        failure_rate_threshold: 0.5,
+        slow_call_duration: Duration::from_secs(10),
+        slow_call_rate_threshold: 1.0,
+        minimum_calls: 10,
+        open_duration: Duration::from_secs(30),
+        half_open_calls: 3,
+        max_half_open_wait: Some(Duration::from_secs(60)),
+        retry_after_is_failure: false,
+        max_keys: 1000,
+    };
+}
+
+/// The settings of one named retry budget (`[budgets.NAME]`).
+///
+/// ```
+/// use retry_runtime::{BudgetSettings, Config};
+///
+/// let config = Config::from_toml_str("[budgets.batch]\nretry_ratio = 0.5")?;
+/// let batch = config.budget("batch").unwrap();
+/// assert_eq!(batch.retry_ratio, 0.5);
+/// assert_eq!(batch.ttl, BudgetSettings::DEFAULT.ttl);
+/// # Ok::<(), retry_runtime::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BudgetSettings {
+    /// The window over which deposits and withdrawals are counted (1 s..=60 s).
+    pub ttl: Duration,
+    /// Retries always allowed per second, whatever the traffic.
+    pub min_retries_per_sec: u32,
+    /// Retries allowed per first attempt (0.2: one retry for every five calls).
+    pub retry_ratio: f64,
+}
+
+impl BudgetSettings {
+    /// The `default` budget preset: Finagle's defaults (10 s window, 10 retries
+    /// per second always allowed, plus one retry per five calls).
+    pub const DEFAULT: BudgetSettings = BudgetSettings {
+        ttl: Duration::from_secs(10),
+        min_retries_per_sec: 10,
+        retry_ratio: 0.2,
+    };
+}

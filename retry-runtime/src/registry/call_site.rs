@@ -1,0 +1,268 @@
+//! Call sites: every `#[retryable]` function, registered at link time, and the
+//! cache through which a call finds its policy, breaker and budget without a
+//! lock or a lookup by name.
+
+use std::fmt;
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+
+use super::live::{GENERATION, LIVE};
+use super::objects::{
+    NameKind, live_breaker, live_budget, live_keyed, objects, settings_or_default,
+};
+use crate::Policy;
+use crate::breaker::Breaker;
+use crate::breaker::keyed::KeyedBreakers;
+use crate::budget::Budget;
+
+#[linkme::distributed_slice]
+#[doc(hidden)]
+pub static CALL_SITES: [&'static CallSite];
+
+/// Every `#[retryable]` function of the program, registered at link time.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use retry_runtime::retryable;
+///
+/// #[retryable(policy = "network")]
+/// async fn fetch() -> std::io::Result<u32> {
+///     Ok(1)
+/// }
+///
+/// let site = retry_runtime::call_sites()
+///     .iter()
+///     .find(|s| s.name().ends_with("::fetch"))
+///     .unwrap();
+/// assert_eq!(site.policy(), "network");
+/// assert_eq!(site.budget(), "default");
+/// # }
+/// ```
+#[must_use]
+pub fn call_sites() -> &'static [&'static CallSite] {
+    &CALL_SITES
+}
+
+/// One `#[retryable]` function: what it is called, where it is, which names it uses.
+///
+/// Each annotated function owns one `static CallSite`, registered at link time and
+/// listed by [`call_sites`]. It also caches what its names resolve to, so that a
+/// call neither locks nor looks anything up by name.
+pub struct CallSite {
+    pub(super) name: &'static str,
+    pub(super) module: &'static str,
+    pub(super) file: &'static str,
+    pub(super) line: u32,
+    pub(super) policy: &'static str,
+    pub(super) breaker: Option<&'static str>,
+    pub(super) budget: &'static str,
+    pub(super) idempotent: bool,
+    pub(super) sync: bool,
+    pub(super) cache: SiteCache,
+}
+
+pub(super) struct SiteCache {
+    /// The [`GENERATION`] that `resolved` was computed under; 0 = never.
+    generation: AtomicU64,
+    /// What the site's names resolve to; null until the first call.
+    resolved: AtomicPtr<Resolved>,
+}
+
+/// What a call site's names resolve to under one configuration.
+pub(crate) struct Resolved {
+    pub(crate) policy: Policy,
+    pub(crate) breaker: Option<&'static Breaker>,
+    /// The keyed instances of the breaker's name, for calls with a `breaker_key`.
+    pub(crate) keyed: Option<&'static KeyedBreakers>,
+    pub(crate) budget: &'static Budget,
+    pub(crate) metrics: crate::ops::metrics::SiteMetrics,
+}
+
+impl CallSite {
+    #[doc(hidden)]
+    #[allow(clippy::too_many_arguments)] // only generated code calls it
+    #[must_use]
+    pub const fn new(
+        name: &'static str,
+        module: &'static str,
+        file: &'static str,
+        line: u32,
+        policy: &'static str,
+        breaker: Option<&'static str>,
+        budget: &'static str,
+        idempotent: bool,
+    ) -> CallSite {
+        CallSite {
+            name,
+            module,
+            file,
+            line,
+            policy,
+            breaker,
+            budget,
+            idempotent,
+            sync: false,
+            cache: SiteCache {
+                generation: AtomicU64::new(0),
+                resolved: AtomicPtr::new(std::ptr::null_mut()),
+            },
+        }
+    }
+
+    /// Marks the site as a sync function's (generated code only).
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn synchronous(self) -> CallSite {
+        CallSite { sync: true, ..self }
+    }
+
+    /// Whether the function is sync (`fn`) rather than `async fn`: its
+    /// attempts block the thread and cannot be cancelled, so its policy may
+    /// not have an `attempt_timeout`.
+    ///
+    /// ```
+    /// use retry_runtime::retryable;
+    ///
+    /// #[retryable]
+    /// fn read() -> std::io::Result<u8> { Ok(1) }
+    ///
+    /// let site = retry_runtime::call_sites().iter().find(|s| s.name().ends_with("::read")).unwrap();
+    /// assert!(site.is_sync());
+    /// ```
+    #[must_use]
+    pub fn is_sync(&self) -> bool {
+        self.sync
+    }
+
+    /// The call-site name used in logs and metrics: `name = "..."`, or `module_path::fn_name`.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The module the function is defined in (`module_path!()`).
+    #[must_use]
+    pub fn module(&self) -> &'static str {
+        self.module
+    }
+
+    /// The source file of the function.
+    #[must_use]
+    pub fn file(&self) -> &'static str {
+        self.file
+    }
+
+    /// The line of the function's name.
+    #[must_use]
+    pub fn line(&self) -> u32 {
+        self.line
+    }
+
+    /// The policy name (`"default"` unless set).
+    #[must_use]
+    pub fn policy(&self) -> &'static str {
+        self.policy
+    }
+
+    /// The breaker name, if the function has one.
+    #[must_use]
+    pub fn breaker(&self) -> Option<&'static str> {
+        self.breaker
+    }
+
+    /// The budget name (`"default"` unless set).
+    #[must_use]
+    pub fn budget(&self) -> &'static str {
+        self.budget
+    }
+
+    /// Whether the author marked the function `idempotent`.
+    #[must_use]
+    pub fn idempotent(&self) -> bool {
+        self.idempotent
+    }
+
+    /// What this site's names resolve to now (cached; re-resolved after an `install`).
+    #[inline]
+    pub(crate) fn resolve(&'static self) -> &'static Resolved {
+        let generation = GENERATION.load(Ordering::Acquire);
+        let resolved = self.cache.resolved.load(Ordering::Acquire);
+        if self.cache.generation.load(Ordering::Acquire) != generation || resolved.is_null() {
+            return self.refresh();
+        }
+        // SAFETY: the pointer is non-null, and every non-null pointer stored in
+        // `resolved` comes from `Box::leak` in `refresh`: valid for 'static, never
+        // written through, never freed.
+        unsafe { &*resolved }
+    }
+
+    /// Resolves the site's names against the live config. A resolution is
+    /// leaked (so calls hold it for free, with no reference count); a new one
+    /// is made only when the site's settings actually changed, so memory grows
+    /// with configuration changes, not with installs or calls.
+    #[cold]
+    fn refresh(&'static self) -> &'static Resolved {
+        let mut objects = objects();
+        // Read under the lock that `install` holds while it swaps.
+        let generation = GENERATION.load(Ordering::Acquire);
+        let config = LIVE.load();
+        let policy = *settings_or_default(
+            NameKind::Policy,
+            self.policy,
+            self.name,
+            |n| config.policy(n),
+            &Policy::DEFAULT,
+        );
+        let breaker = self
+            .breaker
+            .map(|b| live_breaker(&mut objects, &config, b, self.name));
+        let keyed = self
+            .breaker
+            .map(|b| live_keyed(&mut objects, &config, b, self.name));
+        let budget = live_budget(&mut objects, &config, self.budget, self.name);
+        let current = self.cache.resolved.load(Ordering::Acquire);
+        // SAFETY: as in `resolve`: null or leaked by an earlier `refresh`.
+        let unchanged = unsafe { current.as_ref() }.filter(|r| {
+            r.policy == policy
+                && r.breaker.map(std::ptr::from_ref) == breaker.map(std::ptr::from_ref)
+                && r.keyed.map(std::ptr::from_ref) == keyed.map(std::ptr::from_ref)
+                && std::ptr::eq(r.budget, budget)
+        });
+        let resolved = match unchanged {
+            Some(resolved) => resolved,
+            None => {
+                let resolved: &'static Resolved = Box::leak(Box::new(Resolved {
+                    policy,
+                    breaker,
+                    keyed,
+                    budget,
+                    metrics: crate::ops::metrics::SiteMetrics::new(
+                        self.name,
+                        self.breaker,
+                        self.budget,
+                    ),
+                }));
+                self.cache
+                    .resolved
+                    .store(std::ptr::from_ref(resolved).cast_mut(), Ordering::Release);
+                resolved
+            }
+        };
+        self.cache.generation.store(generation, Ordering::Release);
+        resolved
+    }
+}
+
+impl fmt::Debug for CallSite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallSite")
+            .field("name", &self.name)
+            .field("policy", &self.policy)
+            .field("breaker", &self.breaker)
+            .field("budget", &self.budget)
+            .field("idempotent", &self.idempotent)
+            .field("sync", &self.sync)
+            .field("file", &self.file)
+            .field("line", &self.line)
+            .finish_non_exhaustive()
+    }
+}

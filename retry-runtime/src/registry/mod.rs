@@ -1,0 +1,25 @@
+//! The registry: names to live objects, and the config they come from.
+//!
+//! | file | job |
+//! |---|---|
+//! | `live.rs` | the config in force and its generation |
+//! | `call_site.rs` | every `#[retryable]` function and its cached resolution |
+//! | `objects.rs` | the live breakers, keyed tables and budgets, by name |
+//! | `install.rs` | `install`, `reset_state`, and the errors of a refused config |
+//! | `handles.rs` | `breaker`, `breaker_for`, `budget`, `first_admitting` |
+//! | `snapshot.rs` | `snapshot` |
+
+mod call_site;
+mod handles;
+mod install;
+mod live;
+mod objects;
+mod snapshot;
+
+pub(crate) use call_site::Resolved;
+pub use call_site::{CALL_SITES, CallSite, call_sites};
+pub use handles::{BreakerHandle, BudgetHandle, breaker, breaker_for, budget, first_admitting};
+pub use install::{InstallError, SyncTimeout, UndefinedName, install, reset_state};
+pub use live::current_config;
+pub use objects::NameKind;
+pub use snapshot::{BreakerSnapshot, BudgetSnapshot, CallSiteSnapshot, Snapshot, snapshot};

@@ -1,0 +1,155 @@
+//! The live objects: one breaker, one table of keyed instances and one budget
+//! per name, made from the live config's settings when first needed.
+//!
+//! Locked only to resolve a call site (once per site and install), by
+//! `install`, `reset_state`, handles and the snapshot; never by a call.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{LazyLock, Mutex, MutexGuard};
+
+use crate::breaker::Breaker;
+use crate::breaker::keyed::KeyedBreakers;
+use crate::budget::Budget;
+use crate::{BreakerSettings, BudgetSettings, Config};
+
+/// The live breakers and budgets, by name. Locked only to resolve a call site
+/// (once per site and install), to install, and by handles.
+pub(super) static LIVE_OBJECTS: LazyLock<Mutex<Objects>> =
+    LazyLock::new(|| Mutex::new(Objects::default()));
+
+#[derive(Default)]
+pub(super) struct Objects {
+    pub(super) breakers: HashMap<String, &'static Breaker>,
+    pub(super) budgets: HashMap<String, &'static Budget>,
+    /// The keyed instances (`breaker_key`) of each breaker name. The container
+    /// is leaked like a breaker (one per name and settings); the instances in
+    /// it are reference-counted and freed on eviction or retirement.
+    pub(super) keyed: HashMap<String, &'static KeyedBreakers>,
+}
+
+pub(super) fn objects() -> MutexGuard<'static, Objects> {
+    LIVE_OBJECTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The settings of `name` in `config`, or of its `default` entry when `config`
+/// lacks it (only possible before the first install: install refuses a config
+/// that leaves a name used in code undefined).
+pub(super) fn settings_or_default<'c, T>(
+    kind: NameKind,
+    name: &str,
+    site: &str,
+    lookup: impl Fn(&str) -> Option<&'c T>,
+    builtin: &'c T,
+) -> &'c T {
+    lookup(name).unwrap_or_else(|| {
+        tracing::warn!(
+            call_site = site,
+            kind = %kind,
+            name,
+            "no built-in {kind} is called `{name}`: using the `default` {kind} until a config that defines it is installed"
+        );
+        lookup("default").unwrap_or(builtin)
+    })
+}
+
+/// The live object called `name` in `live`, made from its settings (those of
+/// `config`, or the `default` ones) and leaked if new: breakers, keyed tables
+/// and budgets alike.
+pub(super) fn live_object<'c, T: 'static, S: Copy + 'c>(
+    live: &mut HashMap<String, &'static T>,
+    (kind, name, site): (NameKind, &str, &str),
+    lookup: impl Fn(&str) -> Option<&'c S>,
+    builtin: &'c S,
+    make: impl FnOnce(S) -> T,
+) -> &'static T {
+    if let Some(object) = live.get(name) {
+        return object;
+    }
+    let settings = *settings_or_default(kind, name, site, lookup, builtin);
+    let object: &'static T = Box::leak(Box::new(make(settings)));
+    live.insert(name.to_owned(), object);
+    object
+}
+
+/// The live breaker called `name`, created from `config` (or the default settings) if new.
+pub(super) fn live_breaker(
+    objects: &mut Objects,
+    config: &Config,
+    name: &str,
+    site: &str,
+) -> &'static Breaker {
+    live_object(
+        &mut objects.breakers,
+        (NameKind::Breaker, name, site),
+        |n| config.breaker(n),
+        &BreakerSettings::DEFAULT,
+        |settings| Breaker::new(name, settings),
+    )
+}
+
+/// The keyed instances of the breaker `name`, a container created from
+/// `config` (or the default settings) if new.
+pub(super) fn live_keyed(
+    objects: &mut Objects,
+    config: &Config,
+    name: &str,
+    site: &str,
+) -> &'static KeyedBreakers {
+    live_object(
+        &mut objects.keyed,
+        (NameKind::Breaker, name, site),
+        |n| config.breaker(n),
+        &BreakerSettings::DEFAULT,
+        |settings| KeyedBreakers::new(name, settings),
+    )
+}
+
+/// The live budget called `name`, created from `config` (or the default settings) if new.
+pub(super) fn live_budget(
+    objects: &mut Objects,
+    config: &Config,
+    name: &str,
+    site: &str,
+) -> &'static Budget {
+    live_object(
+        &mut objects.budgets,
+        (NameKind::Budget, name, site),
+        |n| config.budget(n),
+        &BudgetSettings::DEFAULT,
+        Budget::new,
+    )
+}
+
+/// The three kinds of named things a call site uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum NameKind {
+    /// A retry policy, `[policies.NAME]`.
+    Policy,
+    /// A circuit breaker, `[breakers.NAME]`.
+    Breaker,
+    /// A retry budget, `[budgets.NAME]`.
+    Budget,
+}
+
+impl NameKind {
+    pub(super) fn table(self) -> &'static str {
+        match self {
+            NameKind::Policy => "policies",
+            NameKind::Breaker => "breakers",
+            NameKind::Budget => "budgets",
+        }
+    }
+}
+
+impl fmt::Display for NameKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NameKind::Policy => "policy",
+            NameKind::Breaker => "breaker",
+            NameKind::Budget => "budget",
+        })
+    }
+}

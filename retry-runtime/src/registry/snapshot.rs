@@ -1,0 +1,137 @@
+//! The snapshot: every breaker (and keyed instance), budget and call site, as
+//! one serializable picture for health endpoints and dashboards.
+
+use super::call_site::call_sites;
+use super::live::LIVE;
+use super::objects::{live_breaker, live_budget, objects};
+
+/// A serializable picture of every breaker, budget and call site, for health
+/// endpoints and dashboards. Take one with [`snapshot`].
+#[derive(Debug, Clone, serde::Serialize)]
+#[non_exhaustive]
+pub struct Snapshot {
+    /// Every breaker named by the config or by a call site, by name; each
+    /// followed by its keyed instances (`breaker_key`), by key.
+    pub breakers: Vec<BreakerSnapshot>,
+    /// Every budget named by the config or by a call site, by name.
+    pub budgets: Vec<BudgetSnapshot>,
+    /// Every `#[retryable]` function, by name.
+    pub call_sites: Vec<CallSiteSnapshot>,
+}
+
+/// One breaker in a [`Snapshot`].
+#[derive(Debug, Clone, serde::Serialize)]
+#[non_exhaustive]
+pub struct BreakerSnapshot {
+    /// Its name.
+    pub name: String,
+    /// The key of a keyed instance (`breaker_key`); `None` for the named breaker.
+    pub key: Option<String>,
+    /// Its counters, rates and state.
+    #[serde(flatten)]
+    pub metrics: crate::BreakerMetrics,
+}
+
+/// One budget in a [`Snapshot`].
+#[derive(Debug, Clone, serde::Serialize)]
+#[non_exhaustive]
+pub struct BudgetSnapshot {
+    /// Its name.
+    pub name: String,
+    /// Retries it would allow now.
+    pub balance: f64,
+    /// Retries it refused so far.
+    pub exhausted: u64,
+}
+
+/// One call site in a [`Snapshot`].
+#[derive(Debug, Clone, serde::Serialize)]
+#[non_exhaustive]
+pub struct CallSiteSnapshot {
+    /// `name = "..."`, or `module_path::fn_name`.
+    pub name: &'static str,
+    /// Its policy.
+    pub policy: &'static str,
+    /// Its breaker, if any.
+    pub breaker: Option<&'static str>,
+    /// Its budget.
+    pub budget: &'static str,
+    /// Whether it is marked `idempotent`.
+    pub idempotent: bool,
+    /// Where it is: `file:line`.
+    pub location: String,
+}
+
+/// The state of every breaker, budget and call site now.
+///
+/// ```
+/// let snapshot = retry_runtime::snapshot();
+/// assert!(snapshot.budgets.iter().any(|b| b.name == "default"));
+/// ```
+#[must_use]
+pub fn snapshot() -> Snapshot {
+    let (breakers, budgets) = {
+        let mut objects = objects();
+        let config = LIVE.load();
+        let mut breaker_names: Vec<&str> = config.breakers.keys().map(String::as_str).collect();
+        breaker_names.extend(call_sites().iter().filter_map(|s| s.breaker));
+        breaker_names.sort_unstable();
+        breaker_names.dedup();
+        let mut budget_names: Vec<&str> = config.budgets.keys().map(String::as_str).collect();
+        budget_names.extend(call_sites().iter().map(|s| s.budget));
+        budget_names.sort_unstable();
+        budget_names.dedup();
+        let mut breakers = Vec::new();
+        for name in breaker_names {
+            breakers.push(BreakerSnapshot {
+                name: name.to_owned(),
+                key: None,
+                metrics: live_breaker(&mut objects, &config, name, "retry_runtime::snapshot")
+                    .metrics(),
+            });
+            // Each name's keyed instances follow it, by key.
+            if let Some(keyed) = objects.keyed.get(name) {
+                let mut instances: Vec<BreakerSnapshot> = keyed
+                    .instances()
+                    .iter()
+                    .map(|instance| BreakerSnapshot {
+                        name: name.to_owned(),
+                        key: instance.key().map(|k| k.to_string()),
+                        metrics: instance.metrics(),
+                    })
+                    .collect();
+                instances.sort_by(|a, b| a.key.cmp(&b.key));
+                breakers.extend(instances);
+            }
+        }
+        let budgets = budget_names
+            .into_iter()
+            .map(|name| {
+                let live = live_budget(&mut objects, &config, name, "retry_runtime::snapshot");
+                BudgetSnapshot {
+                    name: name.to_owned(),
+                    balance: live.balance(),
+                    exhausted: live.exhausted(),
+                }
+            })
+            .collect();
+        (breakers, budgets)
+    };
+    let mut call_sites: Vec<CallSiteSnapshot> = call_sites()
+        .iter()
+        .map(|s| CallSiteSnapshot {
+            name: s.name,
+            policy: s.policy,
+            breaker: s.breaker,
+            budget: s.budget,
+            idempotent: s.idempotent,
+            location: format!("{}:{}", s.file, s.line),
+        })
+        .collect();
+    call_sites.sort_by_key(|s| s.name);
+    Snapshot {
+        breakers,
+        budgets,
+        call_sites,
+    }
+}
