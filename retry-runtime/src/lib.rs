@@ -98,15 +98,34 @@
 //! # Features
 //!
 //! Every feature is off by default; items that need one are marked with it in
-//! these docs.
+//! these docs. Each integration is written against one major version of the
+//! crate it integrates: its impls are for that version's types.
 //!
-//! | feature | what it adds |
-//! |---|---|
-//! | `metrics` | counters and gauges through the [`metrics`](https://docs.rs/metrics) facade |
+//! | feature | what it adds | for |
+//! |---|---|---|
+//! | `metrics` | counters and gauges through the [`metrics`](https://docs.rs/metrics) facade, for any exporter: see the [`metrics`] module | `metrics` 0.24 |
+//! | `http` | `retry_runtime::http`: `classify_status`, `retry_after` and `classify_response` (RFC 9110 statuses, `Retry-After` as seconds or an HTTP-date), for any stack on the `http` crate's types | `http` 1.x |
+//! | `reqwest` | implies `http`; `Classify for reqwest::Error`, and `retry_runtime::reqwest`: a ready error type (`Error`), `send` and `check` | `reqwest` 0.13 |
+//! | `anyhow` | `Classify for anyhow::Error`, by the first error of its chain the runtime knows: `anyhow::Result<T>` works as is | `anyhow` 1.x |
+//! | `tonic` | `Classify for tonic::Status` (gRPC codes, `grpc-retry-pushback-ms`) and `From<Rejected> for tonic::Status`: `Result<T, tonic::Status>` works as is | `tonic` 0.14 |
 //!
-//! The README has the attribute's keys, the config file and every preset in
-//! full.
-
+//! `reqwest` and `tonic` are taken without their default features (no TLS
+//! stack, no transport or codegen): the application's own dependency on them
+//! picks those. [HTTP and gRPC](guide::http_and_grpc) has every status and code.
+//!
+//! # The manual
+//!
+//! The [`guide`] has a chapter per concept, every example compiled:
+//! [getting started](guide::getting_started),
+//! [how a call runs](guide::how_a_call_runs),
+//! [HTTP and gRPC](guide::http_and_grpc),
+//! [your own errors](guide::your_own_errors),
+//! [config](guide::config) (every key, preset and default),
+//! [keyed breakers, fallback and failover](guide::keyed_breakers_and_fallback),
+//! [sync code](guide::sync_code), [testing](guide::testing),
+//! [observability](guide::observability) and [decisions](guide::decisions).
+//! The attribute's full reference is [`retryable`](macro@retryable).
+//!
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -119,7 +138,7 @@ mod classify;
 mod clock;
 pub mod config;
 mod defaults;
-#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub mod guide;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http;

@@ -676,7 +676,7 @@ impl BreakerHandle {
     }
 
     /// How many keyed instances (`breaker_key`) of this breaker's name are
-    /// alive: at most `max_keys` (see the README for when it can be more).
+    /// alive: at most `max_keys` (see [keyed breakers](crate::guide::keyed_breakers_and_fallback#keyed-breakers) for when it can be more).
     ///
     /// ```
     /// let hosts = retry_runtime::breaker("default").unwrap();
