@@ -172,12 +172,20 @@ pub use registry::{
 };
 pub use rejected::Rejected;
 
-/// The README's examples, compiled as doc tests.
+/// The repository README's examples, compiled as doc tests (the tour is also
+/// built as a crate of its own with the README's dependency lines: `.ci/readme-tour`).
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
 
-/// Makes an async or sync function retry under a named policy; see the crate docs.
+/// This crate's own README (the one crates.io shows), compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadmeDoctests;
+
+// The attribute's full reference: every key, every compile-time rule and the
+// expansion, each with an example compiled (or refused) as a doctest.
+#[doc = include_str!("../docs/retryable.md")]
 pub use retry_macros::retryable;
 
 /// Derives [`Classify`](trait@Classify) from `#[classify(...)]` keys on an error
@@ -192,7 +200,28 @@ pub use retry_macros::retryable;
 ///
 /// It composes with `thiserror` (`#[from]`, `#[error(transparent)]`) on the
 /// same enum, and on generic enums adds `F: Classify` bounds for the
-/// transparent fields that use a type parameter.
+/// transparent fields that use a type parameter. A `transparent` field's own
+/// `replay_safe` is forwarded too.
+///
+/// Compile errors, each on your token and all reported in one build: a variant
+/// without a class (and no default on the enum), two classes on one variant,
+/// `retry_after` or `transparent` without exactly one (marked) field, a
+/// `retry_after` field that is not `Duration` or `Option<Duration>`, a
+/// `transparent` field whose type is not `Classify`, a key with a value where
+/// none is taken, a key in the wrong place, unions, and an unknown key (with
+/// "did you mean"):
+///
+/// ```compile_fail
+/// #[derive(retry_runtime::Classify)]
+/// enum FetchError {
+///     #[classify(transient)]
+///     Timeout,
+///     Gone, // no class, and no default on the enum: add `#[classify(permanent)]`
+/// }
+/// ```
+///
+/// The guide's chapter [your own errors](crate::guide::your_own_errors) shows
+/// it beside a hand-written `Classify` and `retry_if`.
 ///
 /// ```
 /// use retry_runtime::{Class, Classify, Rejected};
