@@ -25,8 +25,12 @@
 //! The attribute's full reference (every key, every compile-time rule, the
 //! expansion) is the documentation of [`retryable`](macro@crate::retryable).
 //!
-//! A new chapter is a markdown file in `docs/guide/` (numbered for its place),
-//! one module below and one line in the list above.
+//! A new chapter (hedging, operating it, fleets) is a markdown file in
+//! `docs/guide/` that starts with its `# Title` and takes the next free number
+//! (the numbers only sort the files; this list sets the reading order), one
+//! module below, one line in the list above and one in the README's "The
+//! manual". Its examples are doc tests: `standalone_crate` for those that call
+//! `install` or change global state.
 
 #[doc = include_str!("../docs/guide/01-getting-started.md")]
 pub mod getting_started {}
