@@ -66,7 +66,7 @@ pub trait Classify {
     ///
     /// An error that knows the attempt's effect may already have happened says
     /// `false`: `retry_runtime::reqwest::Error` (feature `reqwest`) does for a
-    /// POST, PATCH or CONNECT that reached the server (see the README's "HTTP clients").
+    /// POST, PATCH or CONNECT that reached the server (see [HTTP clients](crate::guide::http_and_grpc#http-clients)).
     /// The call then gives up at once (reason `not idempotent`) unless the
     /// function is marked `idempotent`. A derived `Classify` forwards it from
     /// `transparent` fields.

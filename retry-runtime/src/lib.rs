@@ -98,15 +98,34 @@
 //! # Features
 //!
 //! Every feature is off by default; items that need one are marked with it in
-//! these docs.
+//! these docs. Each integration is written against one major version of the
+//! crate it integrates: its impls are for that version's types.
 //!
-//! | feature | what it adds |
-//! |---|---|
-//! | `metrics` | counters and gauges through the [`metrics`](https://docs.rs/metrics) facade |
+//! | feature | what it adds | for |
+//! |---|---|---|
+//! | `metrics` | counters and gauges through the [`metrics`](https://docs.rs/metrics) facade, for any exporter: see the [`metrics`] module | `metrics` 0.24 |
+//! | `http` | `retry_runtime::http`: `classify_status`, `retry_after` and `classify_response` (RFC 9110 statuses, `Retry-After` as seconds or an HTTP-date), for any stack on the `http` crate's types | `http` 1.x |
+//! | `reqwest` | implies `http`; `Classify for reqwest::Error`, and `retry_runtime::reqwest`: a ready error type (`Error`), `send` and `check` | `reqwest` 0.13 |
+//! | `anyhow` | `Classify for anyhow::Error`, by the first error of its chain the runtime knows: `anyhow::Result<T>` works as is | `anyhow` 1.x |
+//! | `tonic` | `Classify for tonic::Status` (gRPC codes, `grpc-retry-pushback-ms`) and `From<Rejected> for tonic::Status`: `Result<T, tonic::Status>` works as is | `tonic` 0.14 |
 //!
-//! The README has the attribute's keys, the config file and every preset in
-//! full.
-
+//! `reqwest` and `tonic` are taken without their default features (no TLS
+//! stack, no transport or codegen): the application's own dependency on them
+//! picks those. [HTTP and gRPC](guide::http_and_grpc) has every status and code.
+//!
+//! # The manual
+//!
+//! The [`guide`] has a chapter per concept, every example compiled:
+//! [getting started](guide::getting_started),
+//! [how a call runs](guide::how_a_call_runs),
+//! [HTTP and gRPC](guide::http_and_grpc),
+//! [your own errors](guide::your_own_errors),
+//! [config](guide::config) (every key, preset and default),
+//! [keyed breakers, fallback and failover](guide::keyed_breakers_and_fallback),
+//! [sync code](guide::sync_code), [testing](guide::testing),
+//! [observability](guide::observability) and [decisions](guide::decisions).
+//! The attribute's full reference is [`retryable`](macro@retryable).
+//!
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -117,6 +136,7 @@ mod call;
 mod classify;
 mod clock;
 pub mod config;
+pub mod guide;
 mod integrations;
 mod ops;
 mod policy;
@@ -153,12 +173,20 @@ pub use registry::{
 };
 pub use rejected::Rejected;
 
-/// The README's examples, compiled as doc tests.
+/// The repository README's examples, compiled as doc tests (the tour is also
+/// built as a crate of its own with the README's dependency lines: `.ci/readme-tour`).
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
 
-/// Makes an async or sync function retry under a named policy; see the crate docs.
+/// This crate's own README (the one crates.io shows), compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadmeDoctests;
+
+// The attribute's full reference: every key, every compile-time rule and the
+// expansion, each with an example compiled (or refused) as a doctest.
+#[doc = include_str!("../docs/retryable.md")]
 pub use retry_macros::retryable;
 
 /// Derives [`Classify`](trait@Classify) from `#[classify(...)]` keys on an error
@@ -173,7 +201,28 @@ pub use retry_macros::retryable;
 ///
 /// It composes with `thiserror` (`#[from]`, `#[error(transparent)]`) on the
 /// same enum, and on generic enums adds `F: Classify` bounds for the
-/// transparent fields that use a type parameter.
+/// transparent fields that use a type parameter. A `transparent` field's own
+/// `replay_safe` is forwarded too.
+///
+/// Compile errors, each on your token and all reported in one build: a variant
+/// without a class (and no default on the enum), two classes on one variant,
+/// `retry_after` or `transparent` without exactly one (marked) field, a
+/// `retry_after` field that is not `Duration` or `Option<Duration>`, a
+/// `transparent` field whose type is not `Classify`, a key with a value where
+/// none is taken, a key in the wrong place, unions, and an unknown key (with
+/// "did you mean"):
+///
+/// ```compile_fail
+/// #[derive(retry_runtime::Classify)]
+/// enum FetchError {
+///     #[classify(transient)]
+///     Timeout,
+///     Gone, // no class, and no default on the enum: add `#[classify(permanent)]`
+/// }
+/// ```
+///
+/// The guide's chapter [your own errors](crate::guide::your_own_errors) shows
+/// it beside a hand-written `Classify` and `retry_if`.
 ///
 /// ```
 /// use retry_runtime::{Class, Classify, Rejected};
