@@ -122,6 +122,36 @@ impl KeyedBreakers {
             drop(table);
             return Arc::new(self.instance(key));
         }
+        self.get_locked(&mut table, hash, key)
+    }
+
+    /// Sets the state of `key`'s instance by hand (creating it), under the
+    /// table's lock: no eviction can come between finding the instance and
+    /// setting it, and a forced-open or disabled instance is never evicted,
+    /// so an operator's decision is never left on an evicted orphan.
+    pub(crate) fn set<K: LookupKey + ?Sized>(&self, key: &K, to: BreakerState) -> Arc<Breaker> {
+        let hash = self.hash_of(key);
+        let mut table = self.lock();
+        if table.retired {
+            // Retired tables are no longer live: a handle reaches one only
+            // while an install swaps it out, and sets the state on the
+            // instance it will read back.
+            drop(table);
+            let instance = Arc::new(self.instance(key));
+            instance.set(to);
+            return instance;
+        }
+        let instance = self.get_locked(&mut table, hash, key);
+        instance.set(to);
+        instance
+    }
+
+    fn get_locked<K: LookupKey + ?Sized>(
+        &self,
+        table: &mut MutexGuard<'_, Table>,
+        hash: u64,
+        key: &K,
+    ) -> Arc<Breaker> {
         if let Some(at) = table.find(hash, key) {
             table.touch(at);
             if let Some(breaker) = &table.slots[at as usize].breaker {
@@ -130,7 +160,7 @@ impl KeyedBreakers {
         }
         let max = usize::try_from(self.settings.max_keys).unwrap_or(usize::MAX);
         // Back to the bound, if instances set by hand had pushed the count past it.
-        while table.live >= max && self.evict_one(&mut table) {}
+        while table.live >= max && self.evict_one(table) {}
         let breaker = Arc::new(self.instance(key));
         table.insert(hash, Arc::clone(&breaker));
         crate::ops::metrics::breaker_keys(&self.name, table.live);
@@ -207,6 +237,12 @@ impl KeyedBreakers {
     /// How many instances are alive.
     pub(crate) fn live(&self) -> usize {
         self.lock().live
+    }
+
+    /// Takes new instances again after [`retire`](Self::retire): the
+    /// name's settings came back to this table's.
+    pub(crate) fn revive(&self) {
+        self.lock().retired = false;
     }
 
     /// Drops every instance and refuses to keep new ones: an `install` changed

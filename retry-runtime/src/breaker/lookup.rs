@@ -31,7 +31,11 @@ impl<K: Display + ?Sized> LookupKey for ByDisplay<'_, K> {
     }
 
     fn to_text(&self) -> Arc<str> {
-        Arc::from(self.0.to_string())
+        // Not `to_string`, which panics on a `Display` error: the text written
+        // before the error is the key, as in `hash_into` and `is`.
+        let mut text = String::new();
+        let _ = write!(text, "{}", self.0);
+        Arc::from(text)
     }
 }
 
@@ -53,13 +57,21 @@ impl LookupKey for str {
 }
 
 /// Whether `key`'s `Display` output is exactly `text`, without building it.
+/// A `Display` that fails part-way is read as the text it wrote before failing.
 pub(super) fn same_text<K: Display + ?Sized>(key: &K, text: &str) -> bool {
-    let mut sink = SameText { rest: text };
-    write!(sink, "{key}").is_ok() && sink.rest.is_empty()
+    let mut sink = SameText {
+        rest: text,
+        differs: false,
+    };
+    // An error is either ours (the text differs: `differs` says so) or the
+    // key's own, after the text it wrote.
+    let _ = write!(sink, "{key}");
+    !sink.differs && sink.rest.is_empty()
 }
 
 struct SameText<'t> {
     rest: &'t str,
+    differs: bool,
 }
 
 impl fmt::Write for SameText<'_> {
@@ -69,7 +81,10 @@ impl fmt::Write for SameText<'_> {
                 self.rest = rest;
                 Ok(())
             }
-            None => Err(fmt::Error),
+            None => {
+                self.differs = true;
+                Err(fmt::Error)
+            }
         }
     }
 }

@@ -20,6 +20,14 @@ use crate::Config;
 /// that use it. On success every call site picks up its new settings on its next
 /// call; calls already running finish under the settings they started with.
 ///
+/// Breakers and budgets whose settings did not change keep their state. One
+/// whose settings changed starts fresh (closed, empty window, full reserve,
+/// counters from zero), and so does one whose settings changed and later
+/// changed back: the object made for those settings before is reused, reset,
+/// so installing two configs in turn, for ever, does not grow memory (the
+/// runtime keeps one breaker and budget per name and distinct settings, and
+/// one resolution per call site and distinct policy and objects).
+///
 /// ```standalone_crate
 /// use retry_runtime::{install, Config};
 ///
@@ -88,9 +96,10 @@ pub fn install(config: Config) -> Result<(), InstallError> {
 /// them names of their own, or run them one at a time).
 ///
 /// Calls already running finish on the breakers and budgets they started
-/// with. Each reset leaves the replaced objects allocated (a few hundred bytes
-/// each): fine for tests, not for a loop in production. Keyed breaker
-/// instances (`breaker_key`) are dropped and freed.
+/// with (their outcomes are not counted in the fresh windows). A reset
+/// allocates nothing that stays: each breaker and budget is reset in place
+/// when a call or handle next uses it, so a loop of resets does not grow
+/// memory. Keyed breaker instances (`breaker_key`) are dropped and freed.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
