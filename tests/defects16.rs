@@ -46,6 +46,38 @@ fn setup() {
 /// Stress loops stop after this long, or earlier when they have done their rounds.
 const STRESS_FOR: Duration = Duration::from_secs(3);
 
+/// Three threads running `round(thread, n)` for n = 0, 1, ... until stopped.
+struct Background {
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Background {
+    fn start(round: fn(usize, u64)) -> Background {
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads = (0..3)
+            .map(|t| {
+                let stop = Arc::clone(&stop);
+                std::thread::spawn(move || {
+                    let mut n = 0_u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        round(t, n);
+                        n += 1;
+                    }
+                })
+            })
+            .collect();
+        Background { stop, threads }
+    }
+
+    fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for thread in self.threads {
+            thread.join().expect("no panic in a background thread");
+        }
+    }
+}
+
 #[retryable(policy = "once", breaker = "evicting", breaker_key = key)]
 fn keyed_call(key: &str) -> io::Result<()> {
     let _ = key;
@@ -59,20 +91,9 @@ fn keyed_call(key: &str) -> io::Result<()> {
 #[test]
 fn a_forced_key_is_never_lost_to_eviction() {
     setup();
-    let stop = Arc::new(AtomicBool::new(false));
-    let makers: Vec<_> = (0..3)
-        .map(|t| {
-            let stop = Arc::clone(&stop);
-            std::thread::spawn(move || {
-                let mut n = 0_u64;
-                while !stop.load(Ordering::Relaxed) {
-                    let key = format!("new-{t}-{n}");
-                    keyed_call(&key).expect("closed instances admit");
-                    n += 1;
-                }
-            })
-        })
-        .collect();
+    let makers = Background::start(|t, n| {
+        keyed_call(&format!("new-{t}-{n}")).expect("closed instances admit");
+    });
     let started = std::time::Instant::now();
     let mut lost = Vec::new();
     let mut rounds = 0;
@@ -87,10 +108,7 @@ fn a_forced_key_is_never_lost_to_eviction() {
         handle.reset();
         rounds += 1;
     }
-    stop.store(true, Ordering::Relaxed);
-    for maker in makers {
-        maker.join().expect("no panic");
-    }
+    makers.stop();
     assert!(rounds > 100, "too few rounds to mean anything: {rounds}");
     assert!(
         lost.is_empty(),
@@ -118,19 +136,9 @@ fn churn_call(fail: bool) -> io::Result<()> {
 fn reset_while_recording_never_wraps_the_counts() {
     setup();
     let churn = breaker("churn").expect("a configured breaker");
-    let stop = Arc::new(AtomicBool::new(false));
-    let callers: Vec<_> = (0..3)
-        .map(|_| {
-            let stop = Arc::clone(&stop);
-            std::thread::spawn(move || {
-                let mut n = 0_u64;
-                while !stop.load(Ordering::Relaxed) {
-                    let _ = churn_call(n % 4 == 0);
-                    n += 1;
-                }
-            })
-        })
-        .collect();
+    let callers = Background::start(|_, n| {
+        let _ = churn_call(n % 4 == 0);
+    });
     let started = std::time::Instant::now();
     let mut worst = 0.0_f64;
     let mut opened = None;
@@ -148,10 +156,7 @@ fn reset_while_recording_never_wraps_the_counts() {
             break;
         }
     }
-    stop.store(true, Ordering::Relaxed);
-    for caller in callers {
-        caller.join().expect("no panic");
-    }
+    callers.stop();
     assert!(
         worst <= 1.0,
         "a failure rate of {worst} after {resets} resets"
