@@ -398,12 +398,23 @@ impl Breaker {
     }
 
     /// Whether a retry that waits `delay` from now will find the breaker
-    /// letting calls through (closed, disabled, half-open, or open with its
-    /// `open_duration` over by then). Decided before sleeping, so that a call
-    /// whose own failure opened the breaker gives up at once.
+    /// letting calls through (closed, disabled, half-open with a trial place
+    /// free, or open with its `open_duration` over by then). Decided before
+    /// sleeping, so that a call the breaker would refuse gives up at once,
+    /// without sleeping or spending budget. A half-open breaker whose trial
+    /// places are all taken refuses unless `max_half_open_wait` runs out
+    /// within `delay` (the trials may report in time, but the call that waits
+    /// for them is not told so: it gives up, as it would on an open breaker).
     pub(crate) fn admits_after(&self, delay: Duration) -> bool {
-        match self.state() {
-            BreakerState::Closed | BreakerState::Disabled | BreakerState::HalfOpen => true,
+        let word = self.word();
+        match word.state() {
+            BreakerState::Closed | BreakerState::Disabled => true,
+            BreakerState::HalfOpen => {
+                word.admitted() < self.trial_places()
+                    || self.settings.max_half_open_wait.is_some_and(|wait| {
+                        self.time_in_state().saturating_add(delay) >= wait
+                    })
+            }
             BreakerState::ForcedOpen => false,
             BreakerState::Open => {
                 self.time_in_state().saturating_add(delay) >= self.settings.open_duration
@@ -640,5 +651,44 @@ impl fmt::Debug for Breaker {
             .field("key", &self.key)
             .field("state", &self.state())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ManualClock;
+
+    /// Issue 16: a half-open breaker whose every trial place is taken must
+    /// not promise a retry a place after its sleep.
+    #[test]
+    fn a_full_half_open_breaker_admits_no_retry_after_a_sleep() {
+        let clock = ManualClock::start();
+        let settings = BreakerSettings {
+            window: crate::Window::Count { size: 2 },
+            minimum_calls: 2,
+            failure_rate_threshold: 1.0,
+            open_duration: Duration::from_secs(1),
+            half_open_calls: 1,
+            max_half_open_wait: Some(Duration::from_secs(10)),
+            ..BreakerSettings::DEFAULT
+        };
+        let breaker: &'static Breaker = Box::leak(Box::new(Breaker::new("full", settings)));
+        for _ in 0..2 {
+            let permit = breaker.acquire(None).expect("closed");
+            breaker.record(permit, Outcome::Failure);
+        }
+        assert_eq!(breaker.state(), BreakerState::Open);
+        clock.advance(Duration::from_secs(1));
+        let trial = breaker.acquire(None).expect("the one trial place");
+        assert_eq!(breaker.state(), BreakerState::HalfOpen);
+        assert!(breaker.acquire(None).is_none(), "the place is taken");
+        assert!(!breaker.admits_after(Duration::from_millis(100)));
+        assert!(!breaker.admits_after(Duration::from_secs(9)));
+        // Unless the hung trials' wait runs out during the sleep.
+        assert!(breaker.admits_after(Duration::from_secs(10)));
+        breaker.record(trial, Outcome::Success);
+        assert_eq!(breaker.state(), BreakerState::Closed);
+        assert!(breaker.admits_after(Duration::ZERO));
     }
 }
