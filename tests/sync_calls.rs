@@ -364,11 +364,8 @@ fn install_reports_undefined_names_and_sync_timeouts_together() {
             "[policies.sync-timeout-check]\nattempt_timeout = \"2s\"\n",
         )
         .replace("[breakers.shared-a]", "[breakers.renamed-a]");
-    let config = Config::from_toml_str(&format!(
-        "{broken}\n{}",
-        support::UNLIMITED_DEFAULT_BUDGET
-    ))
-    .unwrap();
+    let config =
+        Config::from_toml_str(&format!("{broken}\n{}", support::UNLIMITED_DEFAULT_BUDGET)).unwrap();
     let error = retry_runtime::install(config).unwrap_err();
     let InstallError::Several(errors) = &error else {
         panic!("expected both problems, got: {error}");

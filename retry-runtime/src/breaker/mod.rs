@@ -411,9 +411,10 @@ impl Breaker {
             BreakerState::Closed | BreakerState::Disabled => true,
             BreakerState::HalfOpen => {
                 word.admitted() < self.trial_places()
-                    || self.settings.max_half_open_wait.is_some_and(|wait| {
-                        self.time_in_state().saturating_add(delay) >= wait
-                    })
+                    || self
+                        .settings
+                        .max_half_open_wait
+                        .is_some_and(|wait| self.time_in_state().saturating_add(delay) >= wait)
             }
             BreakerState::ForcedOpen => false,
             BreakerState::Open => {

@@ -362,17 +362,19 @@ fn library() -> &'static Library {
     LIBRARY.get_or_init(|| {
         let builtin = Config::builtin();
         let mut invalid = Vec::new();
-        // (section, name) -> the blocks defining it, with their settings.
-        let mut defined: BTreeMap<(&'static str, String), Vec<(&'static Defaults, Settings)>> =
-            BTreeMap::new();
+        // (section, name) -> the blocks defining it, with their settings and
+        // whether the block is valid as a whole.
+        let mut defined: BTreeMap<
+            (&'static str, String),
+            Vec<(&'static Defaults, Settings, bool)>,
+        > = BTreeMap::new();
         for &block in registered_defaults() {
-            let (config, names) = match Config::from_library_toml(block.toml) {
-                Ok(parsed) => parsed,
-                Err(error) => {
-                    invalid.push(invalid_block(block, &error));
-                    continue;
-                }
-            };
+            // An invalid block's good tables still take part in the
+            // conflict check: one pass reports every problem.
+            let (config, names, error) = Config::from_library_toml(block.toml);
+            if let Some(error) = &error {
+                invalid.push(invalid_block(block, error));
+            }
             for (section, name) in names {
                 if settings_of(&builtin, section, &name).is_some() {
                     invalid.push(DefaultsProblem::Builtin {
@@ -382,10 +384,11 @@ fn library() -> &'static Library {
                     continue;
                 }
                 if let Some(settings) = settings_of(&config, section, &name) {
-                    defined
-                        .entry((section, name))
-                        .or_default()
-                        .push((block, settings));
+                    defined.entry((section, name)).or_default().push((
+                        block,
+                        settings,
+                        error.is_none(),
+                    ));
                 }
             }
         }
@@ -394,14 +397,16 @@ fn library() -> &'static Library {
         for ((section, name), mut blocks) in defined {
             let agree = blocks.windows(2).all(|w| w[0].1 == w[1].1);
             if agree {
-                if let Some((_, settings)) = blocks.pop() {
+                // Only a valid block's settings become a preset.
+                if let Some(at) = blocks.iter().position(|(_, _, valid)| *valid) {
+                    let (_, settings, _) = blocks.swap_remove(at);
                     insert(&mut presets, &name, settings);
                 }
             } else {
                 conflicts.push(Conflict {
                     section,
                     name,
-                    blocks: blocks.into_iter().map(|(b, _)| b).collect(),
+                    blocks: blocks.into_iter().map(|(b, _, _)| b).collect(),
                 });
             }
         }
