@@ -32,6 +32,8 @@ minimum_calls = 2
 failure_rate_threshold = 1.0
 open_duration = "1s"
 
+[breakers.long-keys]
+
 [breakers.far]
 window_size = 2
 minimum_calls = 2
@@ -251,4 +253,37 @@ fn advancing_a_manual_clock_by_the_maximum_does_not_overflow() {
     clock.advance(Duration::MAX);
     assert!(clock.elapsed() > Duration::from_secs(50 * 365 * 24 * 3600));
     let _ = far_call();
+}
+
+#[retryable(policy = "once", breaker = "long-keys", breaker_key = key)]
+fn long_key_call(key: &str) -> io::Result<()> {
+    let _ = key;
+    Ok(())
+}
+
+/// Issue 16: what a key may cost is bounded. A key of a megabyte is kept as
+/// its first 256 bytes, `…#` and a digest (at most 292 bytes); two long keys
+/// that share their start stay two instances, each found again by its key.
+#[test]
+fn a_long_key_is_stored_short_and_stays_distinct() {
+    setup();
+    let start = "k".repeat(300);
+    let one = format!("{start}{}", "a".repeat(1 << 20));
+    let two = format!("{start}{}", "b".repeat(1 << 20));
+    long_key_call(&one).unwrap();
+    long_key_call(&one).unwrap();
+    long_key_call(&two).unwrap();
+    let named = breaker("long-keys").unwrap();
+    assert_eq!(named.live_keys(), 2);
+    assert_eq!(breaker_for("long-keys", &one).unwrap().metrics().calls, 2);
+    assert_eq!(breaker_for("long-keys", &two).unwrap().metrics().calls, 1);
+    assert_eq!(named.live_keys(), 2, "the handles found the instances");
+    let snapshot = retry_runtime::snapshot();
+    let text = serde_json::to_string(&snapshot).unwrap();
+    assert!(text.len() < 10_000, "no megabyte key in the snapshot");
+    assert!(
+        text.contains(&format!("{}…#", &start[..256])),
+        "{}",
+        &text[..text.len().min(2000)]
+    );
 }

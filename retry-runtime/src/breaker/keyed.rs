@@ -10,6 +10,13 @@
 //! a key seen for the first time is formatted into a `String` (the instance
 //! keeps it).
 //!
+//! **What a key costs.** An instance keeps its key's text, up to
+//! [`MAX_KEY_LEN`](crate::breaker::lookup::MAX_KEY_LEN) (256) bytes; a longer
+//! key is kept as its first 256 bytes (or fewer, at a character boundary),
+//! `…#` and a 128-bit digest of the whole text in hex, at most 292 bytes: two
+//! long keys with the same start stay apart, and `max_keys` bounds bytes, not
+//! only instances. Events, metrics and snapshots show the short form.
+//!
 //! The instances of one name live in one [`Table`] under a mutex: an index from
 //! the key's hash to a slot, and the slots in a doubly linked list from the most
 //! to the least recently used, so a hit is moved to the front in O(1) and an
@@ -456,6 +463,27 @@ mod tests {
         assert_ne!(hash(&set, "a"), hash(&set, "a\0"));
         assert!(!same_text("abc", "ab"));
         assert!(!same_text("ab", "abc"));
+    }
+
+    #[test]
+    fn a_long_key_is_stored_short_cut_at_a_character_boundary() {
+        use crate::breaker::lookup::MAX_KEY_LEN;
+        let set = KeyedBreakers::new("t", BreakerSettings::DEFAULT);
+        // 'é' is two bytes: byte 256 falls inside one.
+        let key = format!("{}{}", "a".repeat(MAX_KEY_LEN - 1), "é".repeat(1000));
+        let other = format!("{}{}", "a".repeat(MAX_KEY_LEN - 1), "é".repeat(1001));
+        let stored = set.get(key.as_str());
+        let text = stored.key().unwrap();
+        assert!(text.len() <= MAX_KEY_LEN + 36, "{} bytes", text.len());
+        assert!(text.starts_with(&key[..MAX_KEY_LEN - 1]));
+        assert!(key.as_str().is(text));
+        assert!(ByDisplay(&key).is(text));
+        assert!(!other.as_str().is(text));
+        assert!(!ByDisplay(&other).is(text));
+        // A short key never matches a long one's stored form, even its own text.
+        assert!(!text.is(text));
+        assert!(Arc::ptr_eq(&set.get(key.as_str()), &stored));
+        assert!(!Arc::ptr_eq(&set.get(other.as_str()), &stored));
     }
 
     #[test]

@@ -39,6 +39,10 @@ pub fn breaker(name: &str) -> Option<BreakerHandle> {
 /// made it yet, so that an operator can force a key open before its first
 /// call. `None` if no call site or config knows the name.
 ///
+/// `key` is the key's full text, as the call displays it; an instance keeps a
+/// key longer than 256 bytes in a short form (its start, `…#` and a digest),
+/// which is what events and snapshots show.
+///
 /// The handle follows the key: if the instance is evicted (past `max_keys`)
 /// or replaced (an `install` changed the name's settings), the handle's
 /// `force_open`, `disable` and `reset` act on the key's instance of the
