@@ -357,17 +357,21 @@ fn insert(config: &mut Config, name: &str, settings: Settings) {
     }
 }
 
+/// One block's settings for one name.
+struct Definition {
+    block: &'static Defaults,
+    settings: Settings,
+    /// Whether the whole block is valid (only then do its settings become presets).
+    valid: bool,
+}
+
 fn library() -> &'static Library {
     static LIBRARY: OnceLock<Library> = OnceLock::new();
     LIBRARY.get_or_init(|| {
         let builtin = Config::builtin();
         let mut invalid = Vec::new();
-        // (section, name) -> the blocks defining it, with their settings and
-        // whether the block is valid as a whole.
-        let mut defined: BTreeMap<
-            (&'static str, String),
-            Vec<(&'static Defaults, Settings, bool)>,
-        > = BTreeMap::new();
+        // (section, name) -> the blocks defining it, with their settings.
+        let mut defined: BTreeMap<(&'static str, String), Vec<Definition>> = BTreeMap::new();
         for &block in registered_defaults() {
             // An invalid block's good tables still take part in the
             // conflict check: one pass reports every problem.
@@ -384,29 +388,31 @@ fn library() -> &'static Library {
                     continue;
                 }
                 if let Some(settings) = settings_of(&config, section, &name) {
-                    defined.entry((section, name)).or_default().push((
-                        block,
-                        settings,
-                        error.is_none(),
-                    ));
+                    defined
+                        .entry((section, name))
+                        .or_default()
+                        .push(Definition {
+                            block,
+                            settings,
+                            valid: error.is_none(),
+                        });
                 }
             }
         }
         let mut presets = builtin;
         let mut conflicts = Vec::new();
         for ((section, name), mut blocks) in defined {
-            let agree = blocks.windows(2).all(|w| w[0].1 == w[1].1);
+            let agree = blocks.windows(2).all(|w| w[0].settings == w[1].settings);
             if agree {
                 // Only a valid block's settings become a preset.
-                if let Some(at) = blocks.iter().position(|(_, _, valid)| *valid) {
-                    let (_, settings, _) = blocks.swap_remove(at);
-                    insert(&mut presets, &name, settings);
+                if let Some(at) = blocks.iter().position(|d| d.valid) {
+                    insert(&mut presets, &name, blocks.swap_remove(at).settings);
                 }
             } else {
                 conflicts.push(Conflict {
                     section,
                     name,
-                    blocks: blocks.into_iter().map(|(b, _, _)| b).collect(),
+                    blocks: blocks.into_iter().map(|d| d.block).collect(),
                 });
             }
         }
