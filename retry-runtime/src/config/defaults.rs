@@ -357,22 +357,28 @@ fn insert(config: &mut Config, name: &str, settings: Settings) {
     }
 }
 
+/// One block's settings for one name.
+struct Definition {
+    block: &'static Defaults,
+    settings: Settings,
+    /// Whether the whole block is valid (only then do its settings become presets).
+    valid: bool,
+}
+
 fn library() -> &'static Library {
     static LIBRARY: OnceLock<Library> = OnceLock::new();
     LIBRARY.get_or_init(|| {
         let builtin = Config::builtin();
         let mut invalid = Vec::new();
         // (section, name) -> the blocks defining it, with their settings.
-        let mut defined: BTreeMap<(&'static str, String), Vec<(&'static Defaults, Settings)>> =
-            BTreeMap::new();
+        let mut defined: BTreeMap<(&'static str, String), Vec<Definition>> = BTreeMap::new();
         for &block in registered_defaults() {
-            let (config, names) = match Config::from_library_toml(block.toml) {
-                Ok(parsed) => parsed,
-                Err(error) => {
-                    invalid.push(invalid_block(block, &error));
-                    continue;
-                }
-            };
+            // An invalid block's good tables still take part in the
+            // conflict check: one pass reports every problem.
+            let (config, names, error) = Config::from_library_toml(block.toml);
+            if let Some(error) = &error {
+                invalid.push(invalid_block(block, error));
+            }
             for (section, name) in names {
                 if settings_of(&builtin, section, &name).is_some() {
                     invalid.push(DefaultsProblem::Builtin {
@@ -385,23 +391,28 @@ fn library() -> &'static Library {
                     defined
                         .entry((section, name))
                         .or_default()
-                        .push((block, settings));
+                        .push(Definition {
+                            block,
+                            settings,
+                            valid: error.is_none(),
+                        });
                 }
             }
         }
         let mut presets = builtin;
         let mut conflicts = Vec::new();
         for ((section, name), mut blocks) in defined {
-            let agree = blocks.windows(2).all(|w| w[0].1 == w[1].1);
+            let agree = blocks.windows(2).all(|w| w[0].settings == w[1].settings);
             if agree {
-                if let Some((_, settings)) = blocks.pop() {
-                    insert(&mut presets, &name, settings);
+                // Only a valid block's settings become a preset.
+                if let Some(at) = blocks.iter().position(|d| d.valid) {
+                    insert(&mut presets, &name, blocks.swap_remove(at).settings);
                 }
             } else {
                 conflicts.push(Conflict {
                     section,
                     name,
-                    blocks: blocks.into_iter().map(|(b, _)| b).collect(),
+                    blocks: blocks.into_iter().map(|d| d.block).collect(),
                 });
             }
         }

@@ -358,19 +358,29 @@ impl Config {
     }
 
     /// Reads a library's `defaults!` block: against the built-in presets
-    /// only; also returns the names it writes, by section key.
-    pub(crate) fn from_library_toml(toml: &str) -> Result<(Config, Written), ConfigError> {
-        let root = DeTable::parse(toml).map_err(|e| {
-            let mut problems = vec![Problem::syntax(&e)];
-            locate(toml, &mut problems);
-            ConfigError::invalid(problems)
-        })?;
-        Config::from_entries(
-            entries_of(root.into_inner()),
-            "",
-            Some(toml),
-            &Config::builtin(),
-        )
+    /// only. Returns the tables that resolved and the names they write, by
+    /// section key, even when others did not (so that a conflict on a good
+    /// table is not hidden behind a bad one), and the block's problems.
+    pub(crate) fn from_library_toml(toml: &str) -> (Config, Written, Option<ConfigError>) {
+        let root = match DeTable::parse(toml) {
+            Ok(root) => root,
+            Err(e) => {
+                let mut problems = vec![Problem::syntax(&e)];
+                locate(toml, &mut problems);
+                return (
+                    Config::builtin(),
+                    Vec::new(),
+                    Some(ConfigError::invalid(problems)),
+                );
+            }
+        };
+        let (config, names, mut problems) =
+            Config::read_entries(entries_of(root.into_inner()), "", &Config::builtin());
+        if problems.is_empty() {
+            return (config, names, None);
+        }
+        locate(toml, &mut problems);
+        (config, names, Some(ConfigError::invalid(problems)))
     }
 
     /// Reads, resolves and checks the entries of a config table.
@@ -381,18 +391,29 @@ impl Config {
         src: Option<&str>,
         presets: &Config,
     ) -> Result<(Config, Written), ConfigError> {
-        let mut problems = Vec::new();
-        let (raw, failed) = RawConfig::read(entries, prefix, &mut problems);
-        let config = Config::resolve(&raw, &failed, prefix, presets, &mut problems);
+        let (config, names, mut problems) = Config::read_entries(entries, prefix, presets);
         if problems.is_empty() {
-            let names = (raw.policies.into_keys().map(|n| (POLICIES.key, n)))
-                .chain(raw.breakers.into_keys().map(|n| (BREAKERS.key, n)))
-                .chain(raw.budgets.into_keys().map(|n| (BUDGETS.key, n)))
-                .collect();
             return Ok((config, names));
         }
         locate(src.unwrap_or_default(), &mut problems);
         Err(ConfigError::invalid(problems))
+    }
+
+    /// Reads, resolves and checks the entries of a config table: the tables
+    /// that resolved, the names the entries write, and every problem.
+    fn read_entries(
+        entries: Vec<Entry<'_>>,
+        prefix: &str,
+        presets: &Config,
+    ) -> (Config, Written, Vec<Problem>) {
+        let mut problems = Vec::new();
+        let (raw, failed) = RawConfig::read(entries, prefix, &mut problems);
+        let config = Config::resolve(&raw, &failed, prefix, presets, &mut problems);
+        let names = (raw.policies.into_keys().map(|n| (POLICIES.key, n)))
+            .chain(raw.breakers.into_keys().map(|n| (BREAKERS.key, n)))
+            .chain(raw.budgets.into_keys().map(|n| (BUDGETS.key, n)))
+            .collect();
+        (config, names, problems)
     }
 
     /// Reads a configuration from a TOML file; see [`Config::from_toml_str`].

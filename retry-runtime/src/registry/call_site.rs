@@ -185,8 +185,14 @@ impl CallSite {
     #[inline]
     pub(crate) fn resolve(&'static self) -> &'static Resolved {
         let generation = GENERATION.load(Ordering::Acquire);
+        // The site's generation before its pointer: `refresh` stores the
+        // pointer first, so a matching generation (acquired) guarantees the
+        // pointer read next is the one made for it, or a later one.
+        if self.cache.generation.load(Ordering::Acquire) != generation {
+            return self.refresh();
+        }
         let resolved = self.cache.resolved.load(Ordering::Acquire);
-        if self.cache.generation.load(Ordering::Acquire) != generation || resolved.is_null() {
+        if resolved.is_null() {
             return self.refresh();
         }
         // SAFETY: the pointer is non-null, and every non-null pointer stored in
@@ -196,9 +202,10 @@ impl CallSite {
     }
 
     /// Resolves the site's names against the live config. A resolution is
-    /// leaked (so calls hold it for free, with no reference count); a new one
-    /// is made only when the site's settings actually changed, so memory grows
-    /// with configuration changes, not with installs or calls.
+    /// leaked (so calls hold it for free, with no reference count) and
+    /// interned: the site reuses the one it made before for the same policy
+    /// and objects, so memory is bounded by the distinct settings the site
+    /// has seen, not by installs or calls.
     #[cold]
     fn refresh(&'static self) -> &'static Resolved {
         let mut objects = objects();
@@ -219,15 +226,17 @@ impl CallSite {
             .breaker
             .map(|b| live_keyed(&mut objects, &config, b, self.name));
         let budget = live_budget(&mut objects, &config, self.budget, self.name);
-        let current = self.cache.resolved.load(Ordering::Acquire);
-        // SAFETY: as in `resolve`: null or leaked by an earlier `refresh`.
-        let unchanged = unsafe { current.as_ref() }.filter(|r| {
+        let made = objects
+            .resolutions
+            .entry(std::ptr::from_ref(self).addr())
+            .or_default();
+        let seen = made.iter().copied().find(|r| {
             r.policy == policy
                 && r.breaker.map(std::ptr::from_ref) == breaker.map(std::ptr::from_ref)
                 && r.keyed.map(std::ptr::from_ref) == keyed.map(std::ptr::from_ref)
                 && std::ptr::eq(r.budget, budget)
         });
-        let resolved = match unchanged {
+        let resolved = match seen {
             Some(resolved) => resolved,
             None => {
                 let resolved: &'static Resolved = Box::leak(Box::new(Resolved {
@@ -241,12 +250,13 @@ impl CallSite {
                         self.budget,
                     ),
                 }));
-                self.cache
-                    .resolved
-                    .store(std::ptr::from_ref(resolved).cast_mut(), Ordering::Release);
+                made.push(resolved);
                 resolved
             }
         };
+        self.cache
+            .resolved
+            .store(std::ptr::from_ref(resolved).cast_mut(), Ordering::Release);
         self.cache.generation.store(generation, Ordering::Release);
         resolved
     }

@@ -20,6 +20,14 @@ use crate::Config;
 /// that use it. On success every call site picks up its new settings on its next
 /// call; calls already running finish under the settings they started with.
 ///
+/// Breakers and budgets whose settings did not change keep their state. One
+/// whose settings changed starts fresh (closed, empty window, full reserve,
+/// counters from zero), and so does one whose settings changed and later
+/// changed back: the object made for those settings before is reused, reset,
+/// so installing two configs in turn, for ever, does not grow memory (the
+/// runtime keeps one breaker and budget per name and distinct settings, and
+/// one resolution per call site and distinct policy and objects).
+///
 /// ```standalone_crate
 /// use retry_runtime::{install, Config};
 ///
@@ -36,6 +44,9 @@ use crate::Config;
 ///
 /// [`InstallError::UndefinedNames`] when a call site names a policy, breaker or
 /// budget that neither `config` nor a library's defaults define;
+/// [`InstallError::SyncAttemptTimeout`] when a sync call site's policy has an
+/// `attempt_timeout`; [`InstallError::Several`] with each of those when both
+/// apply (every problem is reported at once);
 /// [`InstallError::Defaults`] when a library's `defaults!` block is invalid.
 pub fn install(config: Config) -> Result<(), InstallError> {
     let _serial = INSTALLING
@@ -43,13 +54,20 @@ pub fn install(config: Config) -> Result<(), InstallError> {
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     // Names the config lacks come from the libraries' `defaults!`.
     let config = crate::config::defaults::complete(config).map_err(InstallError::Defaults)?;
+    // One pass, every problem: each kind of check runs whatever the others found.
     let missing = undefined_names(&config);
-    if !missing.is_empty() {
-        return Err(InstallError::UndefinedNames { missing });
-    }
     let timed = sync_sites_with_attempt_timeout(&config);
+    let mut errors = Vec::new();
+    if !missing.is_empty() {
+        errors.push(InstallError::UndefinedNames { missing });
+    }
     if !timed.is_empty() {
-        return Err(InstallError::SyncAttemptTimeout { sites: timed });
+        errors.push(InstallError::SyncAttemptTimeout { sites: timed });
+    }
+    match errors.len() {
+        0 => {}
+        1 => return Err(errors.remove(0)),
+        _ => return Err(InstallError::Several(errors)),
     }
     // Under the objects lock, so that no call site resolves against the old
     // config and re-creates an object it just dropped.
@@ -88,9 +106,10 @@ pub fn install(config: Config) -> Result<(), InstallError> {
 /// them names of their own, or run them one at a time).
 ///
 /// Calls already running finish on the breakers and budgets they started
-/// with. Each reset leaves the replaced objects allocated (a few hundred bytes
-/// each): fine for tests, not for a loop in production. Keyed breaker
-/// instances (`breaker_key`) are dropped and freed.
+/// with (their outcomes are not counted in the fresh windows). A reset
+/// allocates nothing that stays: each breaker and budget is reset in place
+/// when a call or handle next uses it, so a loop of resets does not grow
+/// memory. Keyed breaker instances (`breaker_key`) are dropped and freed.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -150,18 +169,22 @@ pub(super) fn undefined_names(config: &Config) -> Vec<UndefinedName> {
 #[non_exhaustive]
 pub enum InstallError {
     /// Call sites name policies, breakers or budgets that the configuration does not define.
-    #[error("{}", render_missing(missing))]
+    #[error("{HEADER}{}", render_missing(missing))]
     UndefinedNames {
         /// Every missing name, with the call sites that use it.
         missing: Vec<UndefinedName>,
     },
     /// Sync call sites whose policy has an `attempt_timeout`: a sync attempt
     /// cannot be cancelled, so the timeout could not be kept.
-    #[error("{}", render_sync_timeouts(sites))]
+    #[error("{HEADER}{}", render_sync_timeouts(sites))]
     SyncAttemptTimeout {
         /// Each sync call site concerned.
         sites: Vec<SyncTimeout>,
     },
+    /// More than one of the problems above, in this order: every problem the
+    /// config has against the call sites, found in one pass.
+    #[error("{HEADER}{}", render_several(.0))]
+    Several(Vec<InstallError>),
     /// A library's [`defaults!`](crate::defaults!) block is invalid, or two
     /// libraries define a name differently that the config does not define.
     #[error("config not installed (the running one stays in force): {0}")]
@@ -199,7 +222,7 @@ pub(super) fn sync_sites_with_attempt_timeout(config: &Config) -> Vec<SyncTimeou
 pub(super) fn render_sync_timeouts(sites: &[SyncTimeout]) -> String {
     use fmt::Write as _;
     let mut out = String::from(
-        "config not installed (the running one stays in force): a sync function's attempt cannot be cancelled, so its policy cannot have an attempt_timeout",
+        "a sync function's attempt cannot be cancelled, so its policy cannot have an attempt_timeout",
     );
     for t in sites {
         let _ = write!(
@@ -211,10 +234,27 @@ pub(super) fn render_sync_timeouts(sites: &[SyncTimeout]) -> String {
     out
 }
 
+/// What every refusal starts with.
+const HEADER: &str = "config not installed (the running one stays in force): ";
+
+fn render_several(errors: &[InstallError]) -> String {
+    let mut out = format!("{} problems", errors.len());
+    for error in errors {
+        let text = match error {
+            InstallError::UndefinedNames { missing } => render_missing(missing),
+            InstallError::SyncAttemptTimeout { sites } => render_sync_timeouts(sites),
+            other => other.to_string(),
+        };
+        out.push_str("\n- ");
+        out.push_str(&text.replace('\n', "\n  "));
+    }
+    out
+}
+
 pub(super) fn render_missing(missing: &[UndefinedName]) -> String {
     use fmt::Write as _;
     let mut out = format!(
-        "config not installed (the running one stays in force): {} name{} used in code {} not defined",
+        "{} name{} used in code {} not defined",
         missing.len(),
         if missing.len() == 1 { "" } else { "s" },
         if missing.len() == 1 { "is" } else { "are" },
