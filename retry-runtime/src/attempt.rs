@@ -299,14 +299,17 @@ impl Controller {
     fn failed<O, E, D>(
         &mut self,
         error: E,
-        Verdict { class, replay_safe }: Verdict,
+        verdict: Verdict,
         describe: D,
     ) -> ControlFlow<O, Retry<E>>
     where
         O: ReturnsResult<Err = E>,
         D: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Debug>,
     {
-        self.record(Some(class));
+        self.record(Some(verdict));
+        let Verdict {
+            class, replay_safe, ..
+        } = verdict;
         // The error knows the attempt may have had its effect (a POST that
         // reached the server): repeat it only if the author said it is safe.
         if !replay_safe && class != Class::Permanent && !self.site.idempotent() {
@@ -412,9 +415,9 @@ impl Controller {
     }
 
     /// Records an attempt's outcome with the breaker: `None` for a success,
-    /// else the error's class.
+    /// else the error's verdict.
     #[inline]
-    fn record(&mut self, error: Option<Class>) {
+    fn record(&mut self, error: Option<Verdict>) {
         if let Some(permit) = self.permit.take()
             && let Some(breaker) = self.breaker()
         {
@@ -567,6 +570,9 @@ impl<T: Clone> CloneArg for T {
 pub struct Verdict {
     pub class: Class,
     pub replay_safe: bool,
+    /// A `RetryAfter` that is an outage ([`Classify::is_outage`](crate::Classify::is_outage)):
+    /// a breaker failure whatever `retry_after_is_failure` says.
+    pub outage: bool,
 }
 
 /// `retry_if` decides alone: its verdicts are always safe to replay.
@@ -576,6 +582,7 @@ impl From<Class> for Verdict {
         Verdict {
             class,
             replay_safe: true,
+            outage: false,
         }
     }
 }
@@ -584,9 +591,12 @@ impl From<Class> for Verdict {
 #[doc(hidden)]
 #[inline]
 pub fn classify<E: crate::Classify + ?Sized>(error: &E) -> Verdict {
+    let class = error.classify();
     Verdict {
-        class: error.classify(),
+        class,
         replay_safe: error.replay_safe(),
+        // Asked only where it changes something: the breaker's count of a hint.
+        outage: matches!(class, Class::RetryAfter(_)) && error.is_outage(),
     }
 }
 

@@ -31,7 +31,7 @@
 //! open_duration = "30s"
 //! half_open_calls = 3
 //! max_half_open_wait = "60s"   # trials not done by then: open again; "none": wait
-//! retry_after_is_failure = false # a retry-after (429) counts as a success
+//! retry_after_is_failure = false # a 429 or gRPC pushback counts as a success (a 5xx: always a failure)
 //! max_keys = 1000              # keyed instances (breaker_key) alive at once
 //!
 //! [budgets.default]
@@ -230,9 +230,11 @@ pub struct BreakerSettings {
     /// in a config file): wait for ever.
     pub max_half_open_wait: Option<Duration>,
     /// Whether an attempt that failed with [`Class::RetryAfter`](crate::Class::RetryAfter)
-    /// (the service asked us to slow down, e.g. HTTP 429) counts as a failure.
-    /// `false` (the default): it counts as a success, since a service that
-    /// pushes back is alive.
+    /// while the service is alive (it asked us to slow down: HTTP 429, gRPC
+    /// pushback) counts as a failure. `false` (the default): it counts as a
+    /// success, since a service that pushes back is alive. A retry-after that
+    /// is an outage ([`Classify::is_outage`](crate::Classify::is_outage): an
+    /// HTTP 5xx with `Retry-After`) is a failure whatever this says.
     pub retry_after_is_failure: bool,
     /// The most keyed instances (`breaker_key`) of this breaker alive at once;
     /// past it the least recently used closed instance is dropped.
