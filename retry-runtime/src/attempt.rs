@@ -335,9 +335,9 @@ impl Controller {
         }
     }
 
-    /// Sleeps the backoff delay of `retry`, then asks the breaker for the
-    /// next attempt: `Continue` to make it, or `Break` with the last real
-    /// error when the breaker refuses.
+    /// Sleeps the backoff delay of `retry`, then asks the breaker and the
+    /// budget for the next attempt: `Continue` to make it, or `Break` with the
+    /// last real error when either refuses.
     pub async fn pause<O, E, D>(&mut self, retry: Retry<E>, describe: D) -> ControlFlow<O>
     where
         O: ReturnsResult<Err = E>,
@@ -358,21 +358,34 @@ impl Controller {
         self.readmit(retry, describe)
     }
 
-    /// After the backoff sleep: the breaker is consulted before every
-    /// attempt; a refused retry returns the last real error.
+    /// After the backoff sleep, as the retry is sent: the breaker is
+    /// consulted (before every attempt), then the retry is withdrawn from the
+    /// budget. Either refusing returns the last real error; a budget that
+    /// others emptied during the sleep refuses here, after it (the check
+    /// before the sleep cannot reserve a token without spending it for a call
+    /// that may be dropped while it sleeps).
     fn readmit<O, E, D>(&mut self, retry: Retry<E>, describe: D) -> ControlFlow<O>
     where
         O: ReturnsResult<Err = E>,
         D: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Debug>,
     {
-        match self.acquire(None) {
-            None => {}
-            Some(Some(permit)) => self.permit = Some(permit),
+        let permit = match self.acquire(None) {
+            None => None,
+            Some(Some(permit)) => Some(permit),
             Some(None) => {
                 self.resolved.metrics.breaker_rejection();
                 return self.give_up(GiveUp::Breaker, retry.class, retry.error, describe);
             }
+        };
+        let budget = &self.resolved.budget;
+        if !budget.try_withdraw() {
+            // The permit is dropped unused: a half-open trial's place is given back.
+            drop(permit);
+            self.resolved.metrics.budget_exhausted(budget);
+            return self.give_up(GiveUp::Budget, retry.class, retry.error, describe);
         }
+        self.resolved.metrics.retry(budget);
+        self.permit = permit;
         ControlFlow::Continue(())
     }
 
@@ -469,12 +482,15 @@ impl Controller {
             self.resolved.metrics.breaker_rejection();
             return Err(GiveUp::Breaker);
         }
+        // An empty budget gives up now rather than after the sleep. The token
+        // is taken only when the retry is sent (`readmit`): a call dropped
+        // during its sleep spends nothing, and the budget's bound holds for
+        // retries as the service receives them.
         let budget = &self.resolved.budget;
-        if !budget.try_withdraw() {
+        if !budget.holds_a_retry() {
             self.resolved.metrics.budget_exhausted(budget);
             return Err(GiveUp::Budget);
         }
-        self.resolved.metrics.retry(budget);
         self.previous_delay = backoff;
         Ok(delay)
     }

@@ -275,6 +275,15 @@ impl BreakerSettings {
 
 /// The settings of one named retry budget (`[budgets.NAME]`).
 ///
+/// Over any window of `ttl`, however placed, the retries *sent* (counted when
+/// the retry leaves, after its backoff sleep) stay within
+/// `min_retries_per_sec · ttl + retry_ratio ·` the first attempts. A call
+/// checks the budget when it decides to retry: an empty budget gives up at
+/// once with the last error, without sleeping. It takes its token only when
+/// the sleep ends and the retry is sent, so a call dropped during its backoff
+/// (its caller's timeout) spends nothing; if other calls emptied the budget
+/// while it slept, it gives up then, with the last error.
+///
 /// ```
 /// use retry_runtime::{BudgetSettings, Config};
 ///
