@@ -70,20 +70,39 @@ impl GiveUp {
     }
 }
 
+/// The tokio task an attempt runs in: `None` outside any task (a sync
+/// function's thread, a `block_on`'s own future).
+type Task = Option<tokio::task::Id>;
+
 thread_local! {
-    /// Whether a `#[retryable]` attempt is running on this thread right now:
-    /// set while an async attempt is polled, or a sync attempt runs.
-    static IN_ATTEMPT: Cell<bool> = const { Cell::new(false) };
+    /// The attempt running on this thread right now, if any, by the task it
+    /// runs in: set while an async attempt is polled, or a sync attempt runs.
+    /// Nesting is a property of the task, not of the thread: a task spawned
+    /// inside an attempt may be polled on its thread, within its poll (a
+    /// `LocalSet` driven by `run_until`, `block_on(tokio::spawn(..))` on a
+    /// current-thread runtime), and is not nested.
+    static IN_ATTEMPT: Cell<Option<Task>> = const { Cell::new(None) };
 }
 
-/// Marks this thread as inside an attempt until dropped (panics included),
-/// restoring what was there before (attempts nest).
-struct AttemptScope(bool);
+/// Whether a call starting now runs inside another call's attempt: an
+/// attempt is running on this thread, in this task. Reads one thread-local
+/// on the common path (no attempt running); asks tokio for the task only
+/// when one is.
+#[inline]
+fn inside_an_attempt() -> bool {
+    IN_ATTEMPT
+        .with(Cell::get)
+        .is_some_and(|task| task == tokio::task::try_id())
+}
+
+/// Marks this thread as inside an attempt of `task` until dropped (panics
+/// included), restoring what was there before (attempts nest).
+struct AttemptScope(Option<Task>);
 
 impl AttemptScope {
     #[inline]
-    fn enter() -> AttemptScope {
-        AttemptScope(IN_ATTEMPT.with(|inside| inside.replace(true)))
+    fn enter(task: Task) -> AttemptScope {
+        AttemptScope(IN_ATTEMPT.with(|inside| inside.replace(Some(task))))
     }
 }
 
@@ -96,16 +115,21 @@ impl Drop for AttemptScope {
 
 /// An attempt future, polled inside an [`AttemptScope`]: a `#[retryable]`
 /// call awaited in it (polled on the same task, so on the same thread, within
-/// this poll) sees that it is nested. A spawned task is polled elsewhere.
-struct InAttempt<'a, F>(Pin<&'a mut F>);
+/// this poll) sees that it is nested. A spawned task is another task, polled
+/// elsewhere or, on this thread, with another task id.
+struct InAttempt<'a, F> {
+    attempt: Pin<&'a mut F>,
+    /// The task that polls the attempt, read once when it starts.
+    task: Task,
+}
 
 impl<F: Future> Future for InAttempt<'_, F> {
     type Output = F::Output;
 
     #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let _scope = AttemptScope::enter();
-        self.0.as_mut().poll(cx)
+        let _scope = AttemptScope::enter(self.task);
+        self.attempt.as_mut().poll(cx)
     }
 }
 
@@ -118,7 +142,7 @@ impl Controller {
     pub fn start(site: &'static CallSite) -> Self {
         let resolved = site.resolve();
         resolved.budget.deposit();
-        let nested = IN_ATTEMPT.with(Cell::get);
+        let nested = inside_an_attempt();
         Controller {
             site,
             resolved,
@@ -231,7 +255,10 @@ impl Controller {
             tokio::task::coop::consume_budget().await;
             return ControlFlow::Break(F::Output::from_err(reject(refused)));
         }
-        let attempt = InAttempt(attempt);
+        let attempt = InAttempt {
+            attempt,
+            task: tokio::task::try_id(),
+        };
         let outcome = match self.resolved.policy.attempt_timeout {
             None => attempt.await.into_result(),
             Some(limit) => match tokio::time::timeout(limit, attempt).await {
@@ -275,7 +302,7 @@ impl Controller {
             return ControlFlow::Break(O::from_err(reject(refused)));
         }
         let outcome = {
-            let _scope = AttemptScope::enter();
+            let _scope = AttemptScope::enter(tokio::task::try_id());
             attempt()
         };
         match outcome.into_result() {
