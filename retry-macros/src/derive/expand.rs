@@ -56,7 +56,6 @@ pub(crate) fn expand(plan: &Plan, complete: bool) -> TokenStream {
     // Located at the field like the `classify` arm: a field that does not
     // classify is reported once, there.
     let forwarded = |method: &str| {
-        let method = syn::Ident::new(method, Span::call_site());
         arms.iter()
             .filter_map(|arm| match &arm.how {
                 How::Transparent(_, ty) => {
@@ -65,6 +64,7 @@ pub(crate) fn expand(plan: &Plan, complete: bool) -> TokenStream {
                     let field =
                         syn::Ident::new("__classify_field", Span::mixed_site().located_at(at));
                     let private = relocate(quote!(#krate::__private), at);
+                    let method = syn::Ident::new(method, at);
                     let call = quote_spanned!(at=> #private::TransparentField::#method(#field));
                     Some(quote!(#pattern => #call,))
                 }
