@@ -124,6 +124,9 @@ impl Classify for Sent {
     fn replay_safe(&self) -> bool {
         false
     }
+    fn is_outage(&self) -> bool {
+        true
+    }
 }
 
 #[derive(Debug, Classify)]
@@ -139,6 +142,15 @@ fn transparent_variants_forward_replay_safety() {
     assert!(!Outer::Sent(Sent).replay_safe());
     assert!(Outer::Other.replay_safe());
     assert!(StoreError::Unavailable.replay_safe());
+}
+
+/// Issue 16, item 2: a 5xx with `Retry-After` wrapped in an enum of the
+/// user's still opens a breaker: `is_outage` is forwarded too.
+#[test]
+fn transparent_variants_forward_outage() {
+    assert!(Outer::Sent(Sent).is_outage());
+    assert!(!Outer::Other.is_outage());
+    assert!(!StoreError::Throttled(Duration::from_secs(1)).is_outage());
 }
 
 mod reexported {

@@ -41,6 +41,11 @@ pub struct PhaseReport {
     /// others gave up without sleeping: their own failure (or another call's)
     /// had opened the breaker, which would still be open after the backoff.
     pub retries_refused: u64,
+    /// Of the give-ups for an empty budget, those that came after a retry was
+    /// announced: the budget held a retry when the call decided to retry, but
+    /// other calls had taken it by the time its backoff ended. The others gave
+    /// up at once, without sleeping.
+    pub budget_refused_after_sleep: u64,
     /// For the calls the budget stopped: attempts their policy still allowed.
     pub budget_spared: u64,
     /// Requests that reached the server during the phase.
@@ -167,7 +172,7 @@ impl Report {
         let mut announced: HashMap<u64, u64> = HashMap::new();
         for c in captured {
             // A give-up right after its retry was announced (same attempt count):
-            // the breaker refused that retry when the backoff ended.
+            // the breaker or the budget refused that retry when the backoff ended.
             let after_retry = match (&c.event, c.call_id) {
                 (LibEvent::Retry { attempt }, Some(id)) => {
                     announced.insert(id, *attempt);
@@ -191,6 +196,9 @@ impl Report {
                     *report.gave_up.entry(reason.clone()).or_default() += 1;
                     if reason == REASON_BREAKER && after_retry {
                         report.retries_refused += 1;
+                    }
+                    if reason == REASON_BUDGET && after_retry {
+                        report.budget_refused_after_sleep += 1;
                     }
                     if reason == REASON_BUDGET {
                         let allowed = baseline

@@ -86,9 +86,17 @@ impl Report {
         );
         let budget = p.gave_up(REASON_BUDGET);
         if budget > 0 {
+            let late = p.budget_refused_after_sleep;
+            let when = if late == 0 {
+                "at once".to_owned()
+            } else {
+                format!(
+                    "at once ({late} when the backoff ended: other calls had taken the budget's last retries while they slept)"
+                )
+            };
             let _ = write!(
                 s,
-                " The budget refused {budget} {}: those calls returned their last error at once instead of making up to {} more requests.",
+                " The budget refused {budget} {}: those calls returned their last error {when} instead of making up to {} more requests.",
                 plural(budget, "retry", "retries"),
                 p.budget_spared
             );

@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::classify::Verdict;
 use crate::clock::Stamp;
 use crate::shard::ShardedCounter;
 use crate::{BreakerSettings, Class};
@@ -40,22 +41,29 @@ use state::{MAX_ADMITTED, Word};
 pub(crate) enum Outcome {
     /// A success, or a permanent error (the service answered).
     Success,
-    /// A transient error, an attempt timeout, or a retry-after when the
-    /// breaker counts those (`retry_after_is_failure`).
+    /// A transient error, an attempt timeout, a retry-after that is an
+    /// outage (a 5xx with `Retry-After`), or any retry-after when the breaker
+    /// counts those (`retry_after_is_failure`).
     Failure,
 }
 
 impl Outcome {
     /// What an attempt's result means to a breaker with `settings`: `None` is
     /// a success. A permanent error is an answer from a live service; so is a
-    /// retry-after (the service asks us to slow down) unless the breaker is
-    /// set to count those as failures.
+    /// retry-after that is not an outage (a 429, gRPC pushback: the service
+    /// asks us to slow down) unless the breaker is set to count those as
+    /// failures. A retry-after that is an outage (the error's
+    /// [`is_outage`](crate::Classify::is_outage), carried in the verdict
+    /// beside the class, which stays `RetryAfter`) is a failure.
     #[inline]
-    pub(crate) fn of(error: Option<Class>, settings: &BreakerSettings) -> Outcome {
-        match error {
-            None | Some(Class::Permanent) => Outcome::Success,
-            Some(Class::RetryAfter(_)) if !settings.retry_after_is_failure => Outcome::Success,
-            Some(Class::Transient | Class::RetryAfter(_)) => Outcome::Failure,
+    pub(crate) fn of(error: Option<Verdict>, settings: &BreakerSettings) -> Outcome {
+        let Some(Verdict { class, outage, .. }) = error else {
+            return Outcome::Success;
+        };
+        match class {
+            Class::Permanent => Outcome::Success,
+            Class::RetryAfter(_) if !outage && !settings.retry_after_is_failure => Outcome::Success,
+            Class::Transient | Class::RetryAfter(_) => Outcome::Failure,
         }
     }
 }

@@ -16,6 +16,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::breaker::{Breaker, Outcome, Permit};
+pub use crate::classify::Verdict;
 use crate::registry::{CallSite, Resolved};
 use crate::{Class, Nested, Rejected};
 
@@ -70,20 +71,39 @@ impl GiveUp {
     }
 }
 
+/// The tokio task an attempt runs in: `None` outside any task (a sync
+/// function's thread, a `block_on`'s own future).
+type Task = Option<tokio::task::Id>;
+
 thread_local! {
-    /// Whether a `#[retryable]` attempt is running on this thread right now:
-    /// set while an async attempt is polled, or a sync attempt runs.
-    static IN_ATTEMPT: Cell<bool> = const { Cell::new(false) };
+    /// The attempt running on this thread right now, if any, by the task it
+    /// runs in: set while an async attempt is polled, or a sync attempt runs.
+    /// Nesting is a property of the task, not of the thread: a task spawned
+    /// inside an attempt may be polled on its thread, within its poll (a
+    /// `LocalSet` driven by `run_until`, `block_on(tokio::spawn(..))` on a
+    /// current-thread runtime), and is not nested.
+    static IN_ATTEMPT: Cell<Option<Task>> = const { Cell::new(None) };
 }
 
-/// Marks this thread as inside an attempt until dropped (panics included),
-/// restoring what was there before (attempts nest).
-struct AttemptScope(bool);
+/// Whether a call starting now runs inside another call's attempt: an
+/// attempt is running on this thread, in this task. Reads one thread-local
+/// on the common path (no attempt running); asks tokio for the task only
+/// when one is.
+#[inline]
+fn inside_an_attempt() -> bool {
+    IN_ATTEMPT
+        .with(Cell::get)
+        .is_some_and(|task| task == tokio::task::try_id())
+}
+
+/// Marks this thread as inside an attempt of `task` until dropped (panics
+/// included), restoring what was there before (attempts nest).
+struct AttemptScope(Option<Task>);
 
 impl AttemptScope {
     #[inline]
-    fn enter() -> AttemptScope {
-        AttemptScope(IN_ATTEMPT.with(|inside| inside.replace(true)))
+    fn enter(task: Task) -> AttemptScope {
+        AttemptScope(IN_ATTEMPT.with(|inside| inside.replace(Some(task))))
     }
 }
 
@@ -96,16 +116,21 @@ impl Drop for AttemptScope {
 
 /// An attempt future, polled inside an [`AttemptScope`]: a `#[retryable]`
 /// call awaited in it (polled on the same task, so on the same thread, within
-/// this poll) sees that it is nested. A spawned task is polled elsewhere.
-struct InAttempt<'a, F>(Pin<&'a mut F>);
+/// this poll) sees that it is nested. A spawned task is another task, polled
+/// elsewhere or, on this thread, with another task id.
+struct InAttempt<'a, F> {
+    attempt: Pin<&'a mut F>,
+    /// The task that polls the attempt, read once when it starts.
+    task: Task,
+}
 
 impl<F: Future> Future for InAttempt<'_, F> {
     type Output = F::Output;
 
     #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let _scope = AttemptScope::enter();
-        self.0.as_mut().poll(cx)
+        let _scope = AttemptScope::enter(self.task);
+        self.attempt.as_mut().poll(cx)
     }
 }
 
@@ -118,7 +143,7 @@ impl Controller {
     pub fn start(site: &'static CallSite) -> Self {
         let resolved = site.resolve();
         resolved.budget.deposit();
-        let nested = IN_ATTEMPT.with(Cell::get);
+        let nested = inside_an_attempt();
         Controller {
             site,
             resolved,
@@ -231,7 +256,10 @@ impl Controller {
             tokio::task::coop::consume_budget().await;
             return ControlFlow::Break(F::Output::from_err(reject(refused)));
         }
-        let attempt = InAttempt(attempt);
+        let attempt = InAttempt {
+            attempt,
+            task: tokio::task::try_id(),
+        };
         let outcome = match self.resolved.policy.attempt_timeout {
             None => attempt.await.into_result(),
             Some(limit) => match tokio::time::timeout(limit, attempt).await {
@@ -275,7 +303,7 @@ impl Controller {
             return ControlFlow::Break(O::from_err(reject(refused)));
         }
         let outcome = {
-            let _scope = AttemptScope::enter();
+            let _scope = AttemptScope::enter(tokio::task::try_id());
             attempt()
         };
         match outcome.into_result() {
@@ -299,14 +327,17 @@ impl Controller {
     fn failed<O, E, D>(
         &mut self,
         error: E,
-        Verdict { class, replay_safe }: Verdict,
+        verdict: Verdict,
         describe: D,
     ) -> ControlFlow<O, Retry<E>>
     where
         O: ReturnsResult<Err = E>,
         D: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Debug>,
     {
-        self.record(Some(class));
+        self.record(Some(verdict));
+        let Verdict {
+            class, replay_safe, ..
+        } = verdict;
         // The error knows the attempt may have had its effect (a POST that
         // reached the server): repeat it only if the author said it is safe.
         if !replay_safe && class != Class::Permanent && !self.site.idempotent() {
@@ -332,9 +363,9 @@ impl Controller {
         }
     }
 
-    /// Sleeps the backoff delay of `retry`, then asks the breaker for the
-    /// next attempt: `Continue` to make it, or `Break` with the last real
-    /// error when the breaker refuses.
+    /// Sleeps the backoff delay of `retry`, then asks the breaker and the
+    /// budget for the next attempt: `Continue` to make it, or `Break` with the
+    /// last real error when either refuses.
     pub async fn pause<O, E, D>(&mut self, retry: Retry<E>, describe: D) -> ControlFlow<O>
     where
         O: ReturnsResult<Err = E>,
@@ -355,21 +386,34 @@ impl Controller {
         self.readmit(retry, describe)
     }
 
-    /// After the backoff sleep: the breaker is consulted before every
-    /// attempt; a refused retry returns the last real error.
+    /// After the backoff sleep, as the retry is sent: the breaker is
+    /// consulted (before every attempt), then the retry is withdrawn from the
+    /// budget. Either refusing returns the last real error; a budget that
+    /// others emptied during the sleep refuses here, after it (the check
+    /// before the sleep cannot reserve a token without spending it for a call
+    /// that may be dropped while it sleeps).
     fn readmit<O, E, D>(&mut self, retry: Retry<E>, describe: D) -> ControlFlow<O>
     where
         O: ReturnsResult<Err = E>,
         D: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Debug>,
     {
-        match self.acquire(None) {
-            None => {}
-            Some(Some(permit)) => self.permit = Some(permit),
+        let permit = match self.acquire(None) {
+            None => None,
+            Some(Some(permit)) => Some(permit),
             Some(None) => {
                 self.resolved.metrics.breaker_rejection();
                 return self.give_up(GiveUp::Breaker, retry.class, retry.error, describe);
             }
+        };
+        let budget = &self.resolved.budget;
+        if !budget.try_withdraw() {
+            // The permit is dropped unused: a half-open trial's place is given back.
+            drop(permit);
+            self.resolved.metrics.budget_exhausted(budget);
+            return self.give_up(GiveUp::Budget, retry.class, retry.error, describe);
         }
+        self.resolved.metrics.retry(budget);
+        self.permit = permit;
         ControlFlow::Continue(())
     }
 
@@ -412,9 +456,9 @@ impl Controller {
     }
 
     /// Records an attempt's outcome with the breaker: `None` for a success,
-    /// else the error's class.
+    /// else the error's verdict.
     #[inline]
-    fn record(&mut self, error: Option<Class>) {
+    fn record(&mut self, error: Option<Verdict>) {
         if let Some(permit) = self.permit.take()
             && let Some(breaker) = self.breaker()
         {
@@ -466,12 +510,15 @@ impl Controller {
             self.resolved.metrics.breaker_rejection();
             return Err(GiveUp::Breaker);
         }
+        // An empty budget gives up now rather than after the sleep. The token
+        // is taken only when the retry is sent (`readmit`): a call dropped
+        // during its sleep spends nothing, and the budget's bound holds for
+        // retries as the service receives them.
         let budget = &self.resolved.budget;
-        if !budget.try_withdraw() {
+        if !budget.holds_a_retry() {
             self.resolved.metrics.budget_exhausted(budget);
             return Err(GiveUp::Budget);
         }
-        self.resolved.metrics.retry(budget);
         self.previous_delay = backoff;
         Ok(delay)
     }
@@ -560,33 +607,16 @@ impl<T: Clone> CloneArg for T {
     }
 }
 
-/// An error's class, and whether its attempt may be repeated by a function not
-/// marked `idempotent` ([`Classify::replay_safe`](crate::Classify::replay_safe)).
-#[doc(hidden)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Verdict {
-    pub class: Class,
-    pub replay_safe: bool,
-}
-
-/// `retry_if` decides alone: its verdicts are always safe to replay.
-impl From<Class> for Verdict {
-    #[inline]
-    fn from(class: Class) -> Self {
-        Verdict {
-            class,
-            replay_safe: true,
-        }
-    }
-}
-
 /// The classification of errors when no `retry_if` is given.
 #[doc(hidden)]
 #[inline]
 pub fn classify<E: crate::Classify + ?Sized>(error: &E) -> Verdict {
+    let class = error.classify();
     Verdict {
-        class: error.classify(),
+        class,
         replay_safe: error.replay_safe(),
+        // Asked only where it changes something: the breaker's count of a hint.
+        outage: matches!(class, Class::RetryAfter(_)) && error.is_outage(),
     }
 }
 

@@ -31,7 +31,7 @@
 //! open_duration = "30s"
 //! half_open_calls = 3
 //! max_half_open_wait = "60s"   # trials not done by then: open again; "none": wait
-//! retry_after_is_failure = false # a retry-after (429) counts as a success
+//! retry_after_is_failure = false # a 429 or gRPC pushback counts as a success (a 5xx: always a failure)
 //! max_keys = 1000              # keyed instances (breaker_key) alive at once
 //!
 //! [budgets.default]
@@ -563,9 +563,16 @@ impl Default for Config {
 /// one error of the format whose message is the [`ConfigError`]'s; but serde
 /// tells a value neither where it sits in the document nor its text, so key
 /// paths are relative to the `Config` value and carry no line (the format may
-/// point at the whole table). For errors with the full path and the line of
-/// each key, keep the section raw and use [`Config::from_toml_str_at`] or
-/// [`Config::from_toml_table`].
+/// point at the whole table). Nor does it keep the document's order: the
+/// section is read as a `toml::Value`, whose tables are sorted. Problems
+/// come in two passes: first every value that could not be read (a wrong
+/// type, an unknown key) by section, name and key in alphabetical order
+/// (`breakers` before `policies`, `policies.alpha` before `policies.zeta`);
+/// then range and inheritance problems, policies, breakers, budgets, each
+/// section's names in alphabetical order.
+/// For errors in file order, with the full path and the line of each key,
+/// keep the section raw and use [`Config::from_toml_str_at`] (or
+/// [`Config::from_toml_table`], which has the paths without lines).
 ///
 /// ```
 /// use serde::Deserialize;

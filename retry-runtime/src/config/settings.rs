@@ -70,9 +70,11 @@ pub struct BreakerSettings {
     /// in a config file): wait for ever.
     pub max_half_open_wait: Option<Duration>,
     /// Whether an attempt that failed with [`Class::RetryAfter`](crate::Class::RetryAfter)
-    /// (the service asked us to slow down, e.g. HTTP 429) counts as a failure.
-    /// `false` (the default): it counts as a success, since a service that
-    /// pushes back is alive.
+    /// while the service is alive (it asked us to slow down: HTTP 429, gRPC
+    /// pushback) counts as a failure. `false` (the default): it counts as a
+    /// success, since a service that pushes back is alive. A retry-after that
+    /// is an outage ([`Classify::is_outage`](crate::Classify::is_outage): an
+    /// HTTP 5xx with `Retry-After`) is a failure whatever this says.
     pub retry_after_is_failure: bool,
     /// The most keyed instances (`breaker_key`) of this breaker alive at once;
     /// past it the least recently used closed instance is dropped.
@@ -112,6 +114,15 @@ impl BreakerSettings {
 }
 
 /// The settings of one named retry budget (`[budgets.NAME]`).
+///
+/// Over any window of `ttl`, however placed, the retries *sent* (counted when
+/// the retry leaves, after its backoff sleep) stay within
+/// `min_retries_per_sec · ttl + retry_ratio ·` the first attempts. A call
+/// checks the budget when it decides to retry: an empty budget gives up at
+/// once with the last error, without sleeping. It takes its token only when
+/// the sleep ends and the retry is sent, so a call dropped during its backoff
+/// (its caller's timeout) spends nothing; if other calls emptied the budget
+/// while it slept, it gives up then, with the last error.
 ///
 /// ```
 /// use retry_runtime::{BudgetSettings, Config};
