@@ -51,7 +51,7 @@ fn every_variant_of_the_design_example_has_its_class() {
     assert_eq!(reset.classify(), Class::Transient);
     let missing: StoreError = io::Error::from(io::ErrorKind::NotFound).into();
     assert_eq!(missing.classify(), Class::Permanent);
-    let open: StoreError = Rejected::BreakerOpen { breaker: "s3" }.into();
+    let open: StoreError = Rejected::breaker_open("s3").into();
     assert_eq!(open.classify(), Class::Permanent);
     // thiserror's Display still works beside it.
     assert_eq!(StoreError::NotFound.to_string(), "not found");

@@ -216,7 +216,8 @@ impl Controller {
                         key = self.keyed.as_ref().and_then(|k| k.key()).map(|k| &**k),
                         "circuit breaker open: call rejected"
                     );
-                    return Err(Rejected::BreakerOpen { breaker });
+                    let key = self.keyed.as_ref().and_then(|k| k.key()).cloned();
+                    return Err(Rejected::BreakerOpen { breaker, key });
                 }
             }
         }

@@ -105,7 +105,7 @@ fn cut_off(error: &reqwest::Error) -> bool {
 /// ```
 /// use retry_runtime::{Class, Classify, Rejected, reqwest::Error};
 ///
-/// let refused = Error::from(Rejected::BreakerOpen { breaker: "catalog" });
+/// let refused = Error::from(Rejected::breaker_open("catalog"));
 /// assert_eq!(refused.classify(), Class::Permanent);
 /// assert!(refused.rejected().is_some());
 /// ```
@@ -170,7 +170,7 @@ impl Error {
     ///
     /// ```
     /// # use retry_runtime::{Rejected, reqwest::Error};
-    /// assert_eq!(Error::from(Rejected::BreakerOpen { breaker: "b" }).method(), None);
+    /// assert_eq!(Error::from(Rejected::breaker_open("b")).method(), None);
     /// ```
     #[must_use]
     pub fn method(&self) -> Option<&Method> {
@@ -182,7 +182,7 @@ impl Error {
     ///
     /// ```
     /// # use retry_runtime::{Rejected, reqwest::Error};
-    /// assert_eq!(Error::from(Rejected::BreakerOpen { breaker: "b" }).status(), None);
+    /// assert_eq!(Error::from(Rejected::breaker_open("b")).status(), None);
     /// ```
     #[must_use]
     pub fn status(&self) -> Option<StatusCode> {
@@ -197,7 +197,7 @@ impl Error {
     ///
     /// ```
     /// # use retry_runtime::{Rejected, reqwest::Error};
-    /// assert_eq!(Error::from(Rejected::BreakerOpen { breaker: "b" }).retry_after(), None);
+    /// assert_eq!(Error::from(Rejected::breaker_open("b")).retry_after(), None);
     /// ```
     #[must_use]
     pub fn retry_after(&self) -> Option<Duration> {
@@ -211,7 +211,7 @@ impl Error {
     ///
     /// ```
     /// # use retry_runtime::{Rejected, reqwest::Error};
-    /// assert!(Error::from(Rejected::BreakerOpen { breaker: "b" }).url().is_none());
+    /// assert!(Error::from(Rejected::breaker_open("b")).url().is_none());
     /// ```
     #[must_use]
     pub fn url(&self) -> Option<&reqwest::Url> {
@@ -226,7 +226,7 @@ impl Error {
     ///
     /// ```
     /// # use retry_runtime::{Rejected, reqwest::Error};
-    /// assert!(!Error::from(Rejected::BreakerOpen { breaker: "b" }).is_connect());
+    /// assert!(!Error::from(Rejected::breaker_open("b")).is_connect());
     /// ```
     #[must_use]
     pub fn is_connect(&self) -> bool {
@@ -237,7 +237,7 @@ impl Error {
     ///
     /// ```
     /// # use retry_runtime::{Rejected, reqwest::Error};
-    /// assert!(Error::from(Rejected::BreakerOpen { breaker: "b" }).as_reqwest().is_none());
+    /// assert!(Error::from(Rejected::breaker_open("b")).as_reqwest().is_none());
     /// ```
     #[must_use]
     pub fn as_reqwest(&self) -> Option<&reqwest::Error> {
@@ -251,7 +251,7 @@ impl Error {
     ///
     /// ```
     /// # use retry_runtime::{Rejected, reqwest::Error};
-    /// let open = Rejected::BreakerOpen { breaker: "b" };
+    /// let open = Rejected::breaker_open("b");
     /// assert_eq!(Error::from(open.clone()).rejected(), Some(&open));
     /// ```
     #[must_use]
