@@ -148,6 +148,14 @@ pub(crate) fn sleep_blocking(delay: Duration) {
 /// time); dropping it returns this thread to real
 /// sleeps and to tokio's clock.
 ///
+/// One exception: a retry budget counts time in slots that every thread
+/// shares, so a budget this thread uses moves its slots forward with this
+/// clock, for every thread (a budget used by a thread an hour ahead counts
+/// the others' calls in one slot until real time catches up: still at most
+/// `retry_ratio` retries per first attempt, but no longer per `ttl`). Give a
+/// test under a `ManualClock` budgets of its own (`budget = "..."`), or call
+/// [`reset_state`](crate::reset_state) after it.
+///
 /// Async call sites on the same thread see the advanced time too (their sleeps
 /// are tokio's: pause tokio's clock for those).
 ///
