@@ -23,7 +23,7 @@
 //! thread owns with a plain load and store (see [`crate::shard`]), and no
 //! deposit is ever lost.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -51,6 +51,10 @@ pub(crate) struct Budget {
     advancing: Mutex<SlotClock>,
     /// Retries refused since the budget was created.
     exhausted: AtomicU64,
+    /// Whether the last withdrawal was refused, and `exhausted` when that
+    /// began (for the recent events: dry spells, not each refusal).
+    dry: AtomicBool,
+    dry_since: AtomicU64,
 }
 
 /// Slot `base` began at `origin`; slot numbers grow from there.
@@ -83,6 +87,8 @@ impl Budget {
                 base: 0,
             }),
             exhausted: AtomicU64::new(0),
+            dry: AtomicBool::new(false),
+            dry_since: AtomicU64::new(0),
         }
     }
 
@@ -108,6 +114,28 @@ impl Budget {
         } else {
             self.exhausted.fetch_add(1, Ordering::Relaxed);
             false
+        }
+    }
+
+    /// Notes a withdrawal's outcome: `Some(None)` when the budget just ran
+    /// dry (first refusal after a grant), `Some(Some(refused))` when it just
+    /// recovered (first grant after `refused` refusals), else `None`. Off
+    /// the success path; a storm of refusals only reads one flag.
+    pub(crate) fn note_dry(&self, granted: bool) -> Option<Option<u64>> {
+        if granted {
+            (self.dry.load(Ordering::Relaxed) && self.dry.swap(false, Ordering::AcqRel)).then(|| {
+                let since = self.dry_since.load(Ordering::Relaxed);
+                Some(self.exhausted.load(Ordering::Relaxed).saturating_sub(since))
+            })
+        } else {
+            let began = !self.dry.load(Ordering::Relaxed) && !self.dry.swap(true, Ordering::AcqRel);
+            if began {
+                self.dry_since.store(
+                    self.exhausted.load(Ordering::Relaxed).saturating_sub(1),
+                    Ordering::Relaxed,
+                );
+            }
+            began.then_some(None)
         }
     }
 
@@ -137,6 +165,7 @@ impl Budget {
             .store(base, Ordering::Relaxed);
         self.current.store(base, Ordering::Relaxed);
         self.exhausted.store(0, Ordering::Relaxed);
+        self.dry.store(false, Ordering::Relaxed);
     }
 
     fn lock(&self) -> MutexGuard<'_, SlotClock> {

@@ -144,7 +144,14 @@ pub use integrations::reqwest;
 #[cfg(feature = "tonic")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
 pub use integrations::tonic;
+#[cfg(feature = "admin")]
+#[cfg_attr(docsrs, doc(cfg(feature = "admin")))]
+pub use ops::admin;
+pub use ops::events::{Event, EventKind, EventLevel, Field, recent_events};
 pub use ops::metrics;
+#[cfg(feature = "watch")]
+#[cfg_attr(docsrs, doc(cfg(feature = "watch")))]
+pub use ops::watch::{WatchError, Watcher, watch};
 pub use policy::{Backoff, Jitter, Nested, Policy};
 pub use registry::{
     BreakerHandle, BreakerSnapshot, BudgetHandle, BudgetSnapshot, CallSite, CallSiteSnapshot,

@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::ops::events::Reason;
 use crate::shard::ShardedCounter;
 use crate::{BreakerSettings, Class};
 use window::{OutcomeWindow, bits};
@@ -115,6 +116,8 @@ enum Why {
     Rate(&'static str, f64),
     /// Half-open trials did not all report within `max_half_open_wait`.
     TrialsHung(Duration),
+    /// `force_open`, `disable` or `reset`.
+    ByHand,
 }
 
 /// The outcomes of the current epoch's half-open trials.
@@ -529,7 +532,7 @@ impl Breaker {
     /// Sets the state by hand (force-open, disable, reset).
     pub(crate) fn set(&self, to: BreakerState) {
         let mut trials = self.lock();
-        self.set_locked(&mut trials, to, None);
+        self.set_locked(&mut trials, to, Some(Why::ByHand));
     }
 
     /// Enters `to` in a new epoch, with fresh counts. Caller holds `transition`.
@@ -554,6 +557,18 @@ impl Breaker {
             // is no transition to report.
             return;
         }
+        crate::ops::events::breaker_transition(
+            &self.name,
+            self.key.as_deref(),
+            from,
+            to,
+            &match why {
+                Some(Why::Rate(rate, value)) => Reason::Rate(rate, value),
+                Some(Why::TrialsHung(_)) => Reason::TrialsHung,
+                Some(Why::ByHand) => Reason::ByHand,
+                None => Reason::Cycle,
+            },
+        );
         match why {
             Some(Why::TrialsHung(wait)) => tracing::warn!(
                 breaker = %self.name, key = self.key.as_deref(), from = %from, to = %to,
@@ -566,7 +581,7 @@ impl Breaker {
                 "circuit breaker {} {} → {}: {} {:.2} reached its threshold",
                 self.label(), from, to, rate, value
             ),
-            None => tracing::info!(
+            Some(Why::ByHand) | None => tracing::info!(
                 breaker = %self.name, key = self.key.as_deref(), from = %from, to = %to,
                 "circuit breaker {} {} → {}", self.label(), from, to
             ),

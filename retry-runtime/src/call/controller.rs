@@ -467,7 +467,9 @@ impl Controller {
             return Err(GiveUp::Breaker);
         }
         let budget = &self.resolved.budget;
-        if !budget.try_withdraw() {
+        let granted = budget.try_withdraw();
+        crate::ops::events::budget_withdrawal(budget, self.site.budget(), granted);
+        if !granted {
             self.resolved.metrics.budget_exhausted(budget);
             return Err(GiveUp::Budget);
         }

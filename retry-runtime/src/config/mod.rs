@@ -160,6 +160,7 @@ pub(crate) mod defaults;
 pub(crate) type Written = Vec<(&'static str, String)>;
 mod error;
 mod raw;
+mod render;
 mod resolve;
 mod settings;
 mod suggest;
