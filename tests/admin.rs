@@ -57,7 +57,11 @@ async fn get(url: &str) -> (u16, String, String) {
         .get("content-type")
         .map(|v| v.to_str().unwrap().to_owned())
         .unwrap_or_default();
-    (response.status().as_u16(), kind, response.text().await.unwrap())
+    (
+        response.status().as_u16(),
+        kind,
+        response.text().await.unwrap(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -68,7 +72,10 @@ async fn read_routes_answer_and_writes_are_refused_on_the_read_only_router() {
     let (status, kind, page) = get(&format!("{base}/")).await;
     assert_eq!((status, kind.as_str()), (200, "text/html; charset=utf-8"));
     assert!(page.contains("<title>retry-runtime</title>"));
-    assert!(!page.contains("http://") && !page.contains("https://"), "no external assets");
+    assert!(
+        !page.contains("http://") && !page.contains("https://"),
+        "no external assets"
+    );
 
     let (status, kind, body) = get(&format!("{base}/snapshot")).await;
     assert_eq!((status, kind.as_str()), (200, "application/json"));
@@ -87,7 +94,10 @@ async fn read_routes_answer_and_writes_are_refused_on_the_read_only_router() {
     assert!(serde_json::from_str::<Vec<serde_json::Value>>(&body).is_ok());
 
     let (status, kind, _) = get(&format!("{base}/config")).await;
-    assert_eq!((status, kind.as_str()), (200, "application/toml; charset=utf-8"));
+    assert_eq!(
+        (status, kind.as_str()),
+        (200, "application/toml; charset=utf-8")
+    );
 
     for route in [
         "breakers/admin-read/force-open",
@@ -120,7 +130,12 @@ async fn write_routes_need_the_token() {
     let url = format!("{base}/breakers/admin-write/force-open");
     let handle = retry_runtime::breaker("admin-write").unwrap();
 
-    for bearer in [None, Some("wrong"), Some("correct horse battery stapl"), Some("")] {
+    for bearer in [
+        None,
+        Some("wrong"),
+        Some("correct horse battery stapl"),
+        Some(""),
+    ] {
         let (status, text) = post(&url, bearer).await;
         assert_eq!(status, 401, "{bearer:?}: {text}");
         assert!(text.contains("Authorization: Bearer"), "{text}");
@@ -200,7 +215,9 @@ async fn keyed_instances_have_their_own_routes() {
     let url = format!("{base}/breakers/admin-keyed/keys/{escaped}/disable");
     assert_eq!(post(&url, Some(TOKEN)).await.0, 200);
     assert_eq!(
-        retry_runtime::breaker_for("admin-keyed", odd).unwrap().state(),
+        retry_runtime::breaker_for("admin-keyed", odd)
+            .unwrap()
+            .state(),
         BreakerState::Disabled
     );
     for (key, action) in [("db-1", "reset"), (escaped, "reset")] {
@@ -234,7 +251,8 @@ async fn put_config(base: &str, body: &str, bearer: Option<&str>) -> (u16, Strin
 async fn config_round_trips_and_installs_with_200_400_409() {
     support::install_once(CONFIG);
     // Nested under a prefix: the same routes, below it.
-    let app = axum::Router::new().nest("/ops/admin", retry_runtime::admin::router_with_token(TOKEN));
+    let app =
+        axum::Router::new().nest("/ops/admin", retry_runtime::admin::router_with_token(TOKEN));
     let base = format!("{}/ops/admin", serve(app).await);
 
     // GET /config reads back to the running config.

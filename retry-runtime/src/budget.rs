@@ -123,10 +123,12 @@ impl Budget {
     /// the success path; a storm of refusals only reads one flag.
     pub(crate) fn note_dry(&self, granted: bool) -> Option<Option<u64>> {
         if granted {
-            (self.dry.load(Ordering::Relaxed) && self.dry.swap(false, Ordering::AcqRel)).then(|| {
-                let since = self.dry_since.load(Ordering::Relaxed);
-                Some(self.exhausted.load(Ordering::Relaxed).saturating_sub(since))
-            })
+            (self.dry.load(Ordering::Relaxed) && self.dry.swap(false, Ordering::AcqRel)).then(
+                || {
+                    let since = self.dry_since.load(Ordering::Relaxed);
+                    Some(self.exhausted.load(Ordering::Relaxed).saturating_sub(since))
+                },
+            )
         } else {
             let began = !self.dry.load(Ordering::Relaxed) && !self.dry.swap(true, Ordering::AcqRel);
             if began {

@@ -284,10 +284,7 @@ pub(crate) fn installed(via: Via<'_>, error: Option<&dyn fmt::Display>) {
         (via, Some(_)) => (
             EventKind::InstallRefused,
             EventLevel::Warn,
-            format!(
-                "config refused by {}; the running config stays",
-                via.name()
-            ),
+            format!("config refused by {}; the running config stays", via.name()),
             vec![("via", Field::from(via.name()))],
         ),
     };

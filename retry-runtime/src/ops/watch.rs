@@ -206,12 +206,14 @@ fn run(path: &Path, rx: &mpsc::Receiver<Message>, mut last_text: String, shared:
         let outcome = match read(path) {
             Ok(text) if text == last_text => continue,
             Ok(text) => {
-                let result = parse(path, &text)
-                    .map_err(WatchError::from)
-                    .and_then(|config| {
-                        crate::registry::install_via(config, Via::Watch(path))
-                            .map_err(WatchError::from)
-                    });
+                let result = match parse(path, &text) {
+                    Ok(config) => crate::registry::install_via(config, Via::Watch(path))
+                        .map_err(WatchError::from),
+                    Err(e) => {
+                        crate::ops::events::installed(Via::Watch(path), Some(&e));
+                        Err(WatchError::from(e))
+                    }
+                };
                 last_text = text;
                 result
             }

@@ -63,8 +63,8 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use crate::ops::events::subscribe::{Subscription, subscribe};
 use crate::ops::events::Via;
+use crate::ops::events::subscribe::{Subscription, subscribe};
 use crate::{BreakerHandle, Config};
 
 /// How many events the stream queues for one client before it drops.
@@ -193,7 +193,9 @@ fn authorize(access: &Access, headers: &HeaderMap, query: Option<&str>) -> Resul
         )),
         Scope::Unknown(other) => Err(text(
             StatusCode::BAD_REQUEST,
-            format!("unknown scope `{other}`; write `?scope=local` (the default) or `?scope=fleet`"),
+            format!(
+                "unknown scope `{other}`; write `?scope=local` (the default) or `?scope=fleet`"
+            ),
         )),
     }
 }
