@@ -149,6 +149,7 @@ pub use integrations::tonic;
 pub use ops::admin;
 pub use ops::events::{Event, EventKind, EventLevel, Field, recent_events};
 pub use ops::metrics;
+pub use ops::quiet::INTERVAL as QUIET_INTERVAL;
 #[cfg(feature = "watch")]
 #[cfg_attr(docsrs, doc(cfg(feature = "watch")))]
 pub use ops::watch::{WatchError, Watcher, watch};

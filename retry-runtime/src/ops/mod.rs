@@ -15,5 +15,6 @@
 pub mod admin;
 pub mod events;
 pub mod metrics;
+pub(crate) mod quiet;
 #[cfg(feature = "watch")]
 pub mod watch;
