@@ -102,4 +102,31 @@ async fn a_budget_running_dry_is_one_event_and_recovering_another() {
         .unwrap();
     assert_eq!(recovered.fields["refused"].to_string(), "48");
     assert_eq!(count(EventKind::BudgetExhausted), 1);
+
+    // A budget that flaps (dry, refilled, dry again) within the quiet
+    // interval (10 s from the reported spell at 0 s) is one reported spell:
+    // the spells at 4, 6 and 8 s are counted in the next report, at 10 s.
+    for _ in 0..3 {
+        tokio::time::advance(Duration::from_secs(2)).await;
+        for _ in 0..10 {
+            dry().await.unwrap_err();
+        }
+    }
+    assert_eq!(
+        count(EventKind::BudgetExhausted),
+        1,
+        "{:#?}",
+        recent_events()
+    );
+    assert_eq!(count(EventKind::BudgetRecovered), 1);
+    tokio::time::advance(Duration::from_secs(2)).await;
+    for _ in 0..10 {
+        dry().await.unwrap_err();
+    }
+    assert_eq!(count(EventKind::BudgetExhausted), 2);
+    let again = recent_events()
+        .into_iter()
+        .rfind(|e| e.kind == EventKind::BudgetExhausted)
+        .unwrap();
+    assert_eq!(again.fields["repeated"].to_string(), "3");
 }

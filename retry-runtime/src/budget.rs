@@ -23,7 +23,7 @@
 //! thread owns with a plain load and store (see [`crate::shard`]), and no
 //! deposit is ever lost.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -51,10 +51,26 @@ pub(crate) struct Budget {
     advancing: Mutex<SlotClock>,
     /// Retries refused since the budget was created.
     exhausted: AtomicU64,
-    /// Whether the last withdrawal was refused, and `exhausted` when that
-    /// began (for the recent events: dry spells, not each refusal).
-    dry: AtomicBool,
+    /// Whether the last withdrawal was refused ([`DRY_LOUD`] when the dry
+    /// spell's start was reported, [`DRY_QUIET`] when it was not), and
+    /// `exhausted` when it began: the recent events get dry spells, not each
+    /// refusal, and at most one spell per budget per quiet interval.
+    dry: AtomicU8,
     dry_since: AtomicU64,
+    dry_quiet: crate::ops::quiet::Quiet,
+}
+
+const WET: u8 = 0;
+const DRY_QUIET: u8 = 1;
+const DRY_LOUD: u8 = 2;
+
+/// A budget's dry spell beginning or ending ([`Budget::note_dry`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DrySpell {
+    /// Its first refusal after a grant; `repeated` spells went unreported since the last one.
+    Began { repeated: u64 },
+    /// Its first grant after `refused` refusals.
+    Ended { refused: u64 },
 }
 
 /// Slot `base` began at `origin`; slot numbers grow from there.
@@ -87,8 +103,9 @@ impl Budget {
                 base: 0,
             }),
             exhausted: AtomicU64::new(0),
-            dry: AtomicBool::new(false),
+            dry: AtomicU8::new(WET),
             dry_since: AtomicU64::new(0),
+            dry_quiet: crate::ops::quiet::Quiet::new(),
         }
     }
 
@@ -117,27 +134,43 @@ impl Budget {
         }
     }
 
-    /// Notes a withdrawal's outcome: `Some(None)` when the budget just ran
-    /// dry (first refusal after a grant), `Some(Some(refused))` when it just
-    /// recovered (first grant after `refused` refusals), else `None`. Off
-    /// the success path; a storm of refusals only reads one flag.
-    pub(crate) fn note_dry(&self, granted: bool) -> Option<Option<u64>> {
+    /// Notes a withdrawal's outcome; says when a dry spell begins (first
+    /// refusal after a grant) or ends (first grant after refusals), for
+    /// the recent events. A spell that begins less than a quiet interval
+    /// after the last reported one is not reported, nor is its end; the next
+    /// reported one counts it. Off the success path; a storm of refusals
+    /// only reads one byte.
+    pub(crate) fn note_dry(&self, granted: bool) -> Option<DrySpell> {
         if granted {
-            (self.dry.load(Ordering::Relaxed) && self.dry.swap(false, Ordering::AcqRel)).then(
-                || {
-                    let since = self.dry_since.load(Ordering::Relaxed);
-                    Some(self.exhausted.load(Ordering::Relaxed).saturating_sub(since))
-                },
-            )
-        } else {
-            let began = !self.dry.load(Ordering::Relaxed) && !self.dry.swap(true, Ordering::AcqRel);
-            if began {
-                self.dry_since.store(
-                    self.exhausted.load(Ordering::Relaxed).saturating_sub(1),
-                    Ordering::Relaxed,
-                );
+            if self.dry.load(Ordering::Relaxed) == WET {
+                return None;
             }
-            began.then_some(None)
+            let was = self.dry.swap(WET, Ordering::AcqRel);
+            (was == DRY_LOUD).then(|| DrySpell::Ended {
+                refused: self
+                    .exhausted
+                    .load(Ordering::Relaxed)
+                    .saturating_sub(self.dry_since.load(Ordering::Relaxed)),
+            })
+        } else {
+            if self.dry.load(Ordering::Relaxed) != WET
+                || self
+                    .dry
+                    .compare_exchange(WET, DRY_QUIET, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_err()
+            {
+                return None;
+            }
+            let repeated = self.dry_quiet.note()?;
+            self.dry_since.store(
+                self.exhausted.load(Ordering::Relaxed).saturating_sub(1),
+                Ordering::Relaxed,
+            );
+            // Only if no grant ended the spell meanwhile.
+            self.dry
+                .compare_exchange(DRY_QUIET, DRY_LOUD, Ordering::AcqRel, Ordering::Relaxed)
+                .ok()
+                .map(|_| DrySpell::Began { repeated })
         }
     }
 
@@ -167,7 +200,7 @@ impl Budget {
             .store(base, Ordering::Relaxed);
         self.current.store(base, Ordering::Relaxed);
         self.exhausted.store(0, Ordering::Relaxed);
-        self.dry.store(false, Ordering::Relaxed);
+        self.dry.store(WET, Ordering::Relaxed);
     }
 
     fn lock(&self) -> MutexGuard<'_, SlotClock> {

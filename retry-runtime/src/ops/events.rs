@@ -16,6 +16,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 use crate::BreakerState;
+use crate::budget::DrySpell;
 
 /// How many events the ring keeps; the oldest go first.
 pub const CAPACITY: usize = 256;
@@ -305,23 +306,36 @@ impl Via<'_> {
 }
 
 /// After a budget's withdrawal decision: an event when it runs dry (first
-/// refusal after a grant) or recovers (first grant after refusals).
+/// refusal after a grant) or recovers (first grant after refusals), at most
+/// one dry spell per budget per quiet interval (see `Budget::note_dry`).
+#[allow(clippy::cast_precision_loss)] // counts, shown
 pub(crate) fn budget_withdrawal(budget: &crate::budget::Budget, name: &str, granted: bool) {
     match budget.note_dry(granted) {
         None => {}
-        Some(None) => record(
-            EventKind::BudgetExhausted,
-            EventLevel::Warn,
-            format!("retry budget `{name}` exhausted: retries are refused until it refills"),
-            vec![("budget", Field::from(name))],
-        ),
-        Some(Some(refused)) => record(
+        Some(DrySpell::Began { repeated }) => {
+            let mut message =
+                format!("retry budget `{name}` exhausted: retries are refused until it refills");
+            if repeated > 0 {
+                message.push_str(&format!(
+                    " ({repeated} shorter dry spells since the last report)"
+                ));
+            }
+            record(
+                EventKind::BudgetExhausted,
+                EventLevel::Warn,
+                message,
+                vec![
+                    ("budget", Field::from(name)),
+                    ("repeated", Field::Number(repeated as f64)),
+                ],
+            );
+        }
+        Some(DrySpell::Ended { refused }) => record(
             EventKind::BudgetRecovered,
             EventLevel::Info,
             format!("retry budget `{name}` grants retries again ({refused} refused meanwhile)"),
             vec![
                 ("budget", Field::from(name)),
-                #[allow(clippy::cast_precision_loss)] // a count, shown
                 ("refused", Field::Number(refused as f64)),
             ],
         ),

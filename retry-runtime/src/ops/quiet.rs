@@ -20,6 +20,7 @@ use tokio::time::Instant;
 pub const INTERVAL: Duration = Duration::from_secs(10);
 
 /// One kind of event (give-ups, rejections) of one call site.
+#[derive(Debug)]
 pub(crate) struct Quiet {
     /// When the current interval began, in nanoseconds from [`origin`]
     /// (negative before it: tests run several paused clocks); [`NEVER`]
@@ -62,6 +63,7 @@ impl Quiet {
 }
 
 /// Quiet state of one call site: give-ups and rejections apart.
+#[derive(Debug)]
 pub(crate) struct SiteQuiet {
     pub(crate) give_ups: Quiet,
     pub(crate) rejections: Quiet,
