@@ -92,8 +92,18 @@
 //!
 //! `tracing` events for each retry (`INFO`), give-up (`WARN`), call rejected by
 //! an open breaker (`DEBUG`) and breaker transition (`WARN` when a rate trips
-//! it, `INFO` otherwise); none on the success path. With the `metrics` feature,
-//! counters and gauges through the `metrics` facade: see the [`metrics`] module.
+//! it, `INFO` otherwise); none on the success path. During a storm a call
+//! site's give-ups are one `WARN` per [`QUIET_INTERVAL`] that counts the
+//! others (logged at `DEBUG`), and its rejections one `DEBUG` line per
+//! interval (the others at `TRACE`). Errors show by their `Display`. With the
+//! `metrics` feature, counters and gauges through the `metrics` facade: see
+//! the [`metrics`] module.
+//!
+//! [`recent_events`] keeps the last 256 changes (breaker transitions with
+//! their reason, installs, reloads, budgets running dry), which no storm of
+//! calls can flush. The `admin` feature serves them, the snapshot, the config
+//! and a live dashboard as an axum router (`admin`); the `watch` feature
+//! re-installs a config file when it changes (`watch(path)`).
 //!
 //! # Features
 //!
@@ -103,6 +113,8 @@
 //! | feature | what it adds |
 //! |---|---|
 //! | `metrics` | counters and gauges through the [`metrics`](https://docs.rs/metrics) facade |
+//! | `admin` | `admin::router()`, `admin::router_with_token(token)`: an axum router with the dashboard, snapshot, events, config and breaker controls |
+//! | `watch` | `watch(path)`: re-install a config file whenever it changes |
 //!
 //! The README has the attribute's keys, the config file and every preset in
 //! full.
@@ -165,6 +177,12 @@ pub use rejected::Rejected;
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
+
+/// The guide's "Operating it" chapter, compiled as doc tests (until the
+/// guide's modules include it).
+#[cfg(doctest)]
+#[doc = include_str!("../docs/guide/operating.md")]
+struct OperatingDoctests;
 
 /// Makes an async or sync function retry under a named policy; see the crate docs.
 pub use retry_macros::retryable;

@@ -134,7 +134,7 @@ fn rfc3339<S: serde::Serializer>(time: &SystemTime, s: S) -> Result<S::Ok, S::Er
 
 /// The most recent events, oldest first: at most [`CAPACITY`] (256) of them.
 ///
-/// ```
+/// ```standalone_crate
 /// use retry_runtime::{Config, EventKind};
 ///
 /// retry_runtime::install(Config::builtin())?;

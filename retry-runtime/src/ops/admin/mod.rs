@@ -38,14 +38,14 @@
 //! `?scope=fleet` on a write route is reserved for fleet-wide control; today
 //! it answers 501 (and any other scope but `local` 400).
 //!
-//! ```no_run
-//! # async fn serve() -> std::io::Result<()> {
-//! let app = axum::Router::new()
-//!     // ... the service's own routes ...
-//!     .nest("/admin", retry_runtime::admin::router_with_token("s3cr3t"));
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:9090").await?;
-//! axum::serve(listener, app).await
-//! # }
+//! ```
+//! fn app() -> axum::Router {
+//!     axum::Router::new()
+//!         // ... the service's own routes ...
+//!         .nest("/admin", retry_runtime::admin::router_with_token("s3cr3t"))
+//! }
+//! // Serve it as usual: axum::serve(listener, app()).await
+//! # drop(app());
 //! ```
 
 use std::convert::Infallible;
