@@ -392,10 +392,4 @@ pub(crate) mod subscribe {
         });
         Subscription { events, dropped }
     }
-
-    /// How many subscriptions are live (for tests).
-    #[cfg(test)]
-    pub(crate) fn live() -> usize {
-        ring().subscribers.len()
-    }
 }

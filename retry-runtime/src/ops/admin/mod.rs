@@ -76,7 +76,6 @@ pub const STREAM_QUEUE: usize = 64;
 /// let app: axum::Router = axum::Router::new().nest("/admin", retry_runtime::admin::router());
 /// # drop(app);
 /// ```
-#[must_use]
 pub fn router() -> Router {
     routes(Access::ReadOnly)
 }
@@ -89,7 +88,6 @@ pub fn router() -> Router {
 /// let app: axum::Router = retry_runtime::admin::router_with_token(std::env::var("ADMIN_TOKEN").unwrap_or_default());
 /// # drop(app);
 /// ```
-#[must_use]
 pub fn router_with_token(token: impl Into<String>) -> Router {
     routes(Access::Token(token.into()))
 }
@@ -160,43 +158,64 @@ async fn config() -> Response {
 
 /// Checks a write: the router must have a token and the request must carry
 /// it; then the scope (`?scope=local`, the default, or `fleet`).
-fn authorize(access: &Access, headers: &HeaderMap, query: Option<&str>) -> Result<(), Response> {
+fn authorize(access: &Access, headers: &HeaderMap, query: Option<&str>) -> Result<(), Refused> {
     let Access::Token(token) = access else {
-        return Err(text(
-            StatusCode::FORBIDDEN,
-            "this admin router is read-only (retry_runtime::admin::router); \
-             mount router_with_token(token) to allow writes",
-        ));
+        return Err(Refused::ReadOnly);
     };
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     if !given.is_some_and(|given| !token.is_empty() && same(given.as_bytes(), token.as_bytes())) {
-        let mut response = text(
-            StatusCode::UNAUTHORIZED,
-            "this route needs the header `Authorization: Bearer <token>` with the admin token",
-        );
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        return Err(response);
+        return Err(Refused::Unauthorized);
     }
     match scope(query) {
         Scope::Local => Ok(()),
-        // The place of fleet-wide writes (DESIGN §15): `Fleet` is answered here
-        // until a fleet is joined.
-        Scope::Fleet => Err(text(
-            StatusCode::NOT_IMPLEMENTED,
-            "scope=fleet: this process has no fleet to act on; \
-             write without `?scope=` to act on this process",
-        )),
-        Scope::Unknown(other) => Err(text(
-            StatusCode::BAD_REQUEST,
-            format!(
-                "unknown scope `{other}`; write `?scope=local` (the default) or `?scope=fleet`"
+        // The place of fleet-wide writes (DESIGN §15): answered here until
+        // this process can join a fleet.
+        Scope::Fleet => Err(Refused::Fleet),
+        Scope::Unknown(other) => Err(Refused::Scope(other)),
+    }
+}
+
+/// Why a write was refused before it ran.
+enum Refused {
+    ReadOnly,
+    Unauthorized,
+    Fleet,
+    Scope(String),
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        match self {
+            Refused::ReadOnly => text(
+                StatusCode::FORBIDDEN,
+                "this admin router is read-only (retry_runtime::admin::router); \
+                 mount router_with_token(token) to allow writes",
             ),
-        )),
+            Refused::Unauthorized => {
+                let mut response = text(
+                    StatusCode::UNAUTHORIZED,
+                    "this route needs the header `Authorization: Bearer <token>` with the admin token",
+                );
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                response
+            }
+            Refused::Fleet => text(
+                StatusCode::NOT_IMPLEMENTED,
+                "scope=fleet: this process has no fleet to act on; \
+                 write without `?scope=` to act on this process",
+            ),
+            Refused::Scope(other) => text(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "unknown scope `{other}`; write `?scope=local` (the default) or `?scope=fleet`"
+                ),
+            ),
+        }
     }
 }
 
@@ -236,7 +255,7 @@ async fn put_config(
     body: Bytes,
 ) -> Response {
     if let Err(refused) = authorize(&access, &headers, query.as_deref()) {
-        return refused;
+        return refused.into_response();
     }
     let Ok(body) = std::str::from_utf8(&body) else {
         let message = "the config must be UTF-8 TOML text";
@@ -286,7 +305,7 @@ async fn set_breaker(
     headers: HeaderMap,
 ) -> Response {
     if let Err(refused) = authorize(&access, &headers, query.as_deref()) {
-        return refused;
+        return refused.into_response();
     }
     match crate::breaker(&name) {
         Some(handle) => act(&handle, &action, &format!("breaker `{name}`")),
@@ -301,7 +320,7 @@ async fn set_keyed(
     headers: HeaderMap,
 ) -> Response {
     if let Err(refused) = authorize(&access, &headers, query.as_deref()) {
-        return refused;
+        return refused.into_response();
     }
     match crate::breaker_for(&name, &key) {
         Some(handle) => act(&handle, &action, &format!("breaker `{name}` key `{key}`")),
