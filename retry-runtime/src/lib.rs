@@ -159,7 +159,7 @@ pub use integrations::tonic;
 #[cfg(feature = "admin")]
 #[cfg_attr(docsrs, doc(cfg(feature = "admin")))]
 pub use ops::admin;
-pub use ops::events::{Event, EventKind, EventLevel, Field, recent_events};
+pub use ops::events::{Event, EventField, EventKind, EventLevel, recent_events};
 pub use ops::metrics;
 pub use ops::quiet::INTERVAL as QUIET_INTERVAL;
 #[cfg(feature = "watch")]

@@ -52,7 +52,7 @@ pub struct Event {
     pub message: String,
     /// The same facts for programs, by name (`breaker`, `key`, `from`, `to`,
     /// `reason`, `error`, `budget`, ...).
-    pub fields: BTreeMap<&'static str, Field>,
+    pub fields: BTreeMap<&'static str, EventField>,
 }
 
 /// What an [`Event`] is about. Serialized in kebab case (`breaker-transition`).
@@ -68,7 +68,7 @@ pub enum EventKind {
     Install,
     /// A config was refused; fields `via` and `error` (the error's text).
     InstallRefused,
-    /// The watched file was re-installed ([`watch`](crate::watch)); field `path`.
+    /// The watched file was re-installed (`watch(path)`, feature `watch`); field `path`.
     Reload,
     /// The watched file changed but was refused; the running config stays;
     /// fields `path` and `error`.
@@ -93,37 +93,37 @@ pub enum EventLevel {
 /// A value in [`Event::fields`]: text or a number (serialized as such).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
-pub enum Field {
+pub enum EventField {
     /// Text: a name, a state, an error's message.
     Text(String),
     /// A number: a rate, a count.
     Number(f64),
 }
 
-impl fmt::Display for Field {
+impl fmt::Display for EventField {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Field::Text(text) => f.write_str(text),
-            Field::Number(n) => n.fmt(f),
+            EventField::Text(text) => f.write_str(text),
+            EventField::Number(n) => n.fmt(f),
         }
     }
 }
 
-impl From<&str> for Field {
+impl From<&str> for EventField {
     fn from(text: &str) -> Self {
-        Field::Text(text.to_owned())
+        EventField::Text(text.to_owned())
     }
 }
 
-impl From<String> for Field {
+impl From<String> for EventField {
     fn from(text: String) -> Self {
-        Field::Text(text)
+        EventField::Text(text)
     }
 }
 
-impl From<f64> for Field {
+impl From<f64> for EventField {
     fn from(n: f64) -> Self {
-        Field::Number(n)
+        EventField::Number(n)
     }
 }
 
@@ -132,7 +132,7 @@ fn rfc3339<S: serde::Serializer>(time: &SystemTime, s: S) -> Result<S::Ok, S::Er
     s.collect_str(&humantime::format_rfc3339_millis(*time))
 }
 
-/// The most recent events, oldest first: at most [`CAPACITY`] (256) of them.
+/// The most recent events, oldest first: at most 256 of them.
 ///
 /// ```standalone_crate
 /// use retry_runtime::{Config, EventKind};
@@ -166,7 +166,12 @@ fn ring() -> MutexGuard<'static, Ring> {
 }
 
 /// Adds an event to the ring and hands it to every subscriber.
-fn record(kind: EventKind, level: EventLevel, message: String, fields: Vec<(&'static str, Field)>) {
+fn record(
+    kind: EventKind,
+    level: EventLevel,
+    message: String,
+    fields: Vec<(&'static str, EventField)>,
+) {
     let mut ring = ring();
     ring.seq += 1;
     let event = Event {
@@ -230,17 +235,17 @@ pub(crate) fn breaker_transition(
         EventLevel::Info
     };
     let mut fields = vec![
-        ("breaker", Field::from(name)),
-        ("from", Field::Text(from.to_string())),
-        ("to", Field::Text(to.to_string())),
-        ("reason", Field::Text(reason_text)),
+        ("breaker", EventField::from(name)),
+        ("from", EventField::Text(from.to_string())),
+        ("to", EventField::Text(to.to_string())),
+        ("reason", EventField::Text(reason_text)),
     ];
     if let Some(key) = key {
-        fields.push(("key", Field::from(key)));
+        fields.push(("key", EventField::from(key)));
     }
     if let Reason::Rate(rate, value) = reason {
-        fields.push(("rate", Field::from(*rate)));
-        fields.push(("value", Field::Number(*value)));
+        fields.push(("rate", EventField::from(*rate)));
+        fields.push(("value", EventField::Number(*value)));
     }
     record(EventKind::BreakerTransition, level, message, fields);
 }
@@ -265,7 +270,7 @@ pub(crate) fn installed(via: Via<'_>, error: Option<&dyn fmt::Display>) {
             EventKind::Reload,
             EventLevel::Info,
             format!("config reloaded from {}", path.display()),
-            vec![("path", Field::Text(path.display().to_string()))],
+            vec![("path", EventField::Text(path.display().to_string()))],
         ),
         (Via::Watch(path), Some(_)) => (
             EventKind::ReloadRefused,
@@ -274,23 +279,23 @@ pub(crate) fn installed(via: Via<'_>, error: Option<&dyn fmt::Display>) {
                 "config file {} changed but was refused; the running config stays",
                 path.display()
             ),
-            vec![("path", Field::Text(path.display().to_string()))],
+            vec![("path", EventField::Text(path.display().to_string()))],
         ),
         (via, None) => (
             EventKind::Install,
             EventLevel::Info,
             format!("config installed by {}", via.name()),
-            vec![("via", Field::from(via.name()))],
+            vec![("via", EventField::from(via.name()))],
         ),
         (via, Some(_)) => (
             EventKind::InstallRefused,
             EventLevel::Warn,
             format!("config refused by {}; the running config stays", via.name()),
-            vec![("via", Field::from(via.name()))],
+            vec![("via", EventField::from(via.name()))],
         ),
     };
     if let Some(error) = error {
-        fields.push(("error", Field::Text(error.to_string())));
+        fields.push(("error", EventField::Text(error.to_string())));
     }
     record(kind, level, message, fields);
 }
@@ -325,8 +330,8 @@ pub(crate) fn budget_withdrawal(budget: &crate::budget::Budget, name: &str, gran
                 EventLevel::Warn,
                 message,
                 vec![
-                    ("budget", Field::from(name)),
-                    ("repeated", Field::Number(repeated as f64)),
+                    ("budget", EventField::from(name)),
+                    ("repeated", EventField::Number(repeated as f64)),
                 ],
             );
         }
@@ -335,8 +340,8 @@ pub(crate) fn budget_withdrawal(budget: &crate::budget::Budget, name: &str, gran
             EventLevel::Info,
             format!("retry budget `{name}` grants retries again ({refused} refused meanwhile)"),
             vec![
-                ("budget", Field::from(name)),
-                ("refused", Field::Number(refused as f64)),
+                ("budget", EventField::from(name)),
+                ("refused", EventField::Number(refused as f64)),
             ],
         ),
     }
