@@ -269,7 +269,7 @@ pub(crate) fn installed(via: Via<'_>, error: Option<&dyn fmt::Display>) {
         (Via::Watch(path), None) => (
             EventKind::Reload,
             EventLevel::Info,
-            format!("config reloaded from {}", path.display()),
+            format!("config file {} installed", path.display()),
             vec![("path", EventField::Text(path.display().to_string()))],
         ),
         (Via::Watch(path), Some(_)) => (
