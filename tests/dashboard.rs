@@ -243,6 +243,21 @@ async fn the_page_shows_an_open_breaker_and_its_reset_button_closes_it() {
             .await,
         "write access"
     );
+    assert_eq!(
+        page.eval("document.getElementById('status').textContent")
+            .await,
+        "",
+        "no fetch failed"
+    );
+    // A keyed instance, forced open by hand, shows under its breaker.
+    let key = retry_runtime::breaker_for("dashboard", "replica-7").unwrap();
+    key.force_open();
+    page.wait_for(
+        r#"document.querySelector('tr.keyed[data-breaker="dashboard"][data-key="replica-7"] .state')?.textContent ?? null"#,
+        "forced-open".into(),
+    )
+    .await;
+    key.reset();
 
     let clicked = page
         .eval(
