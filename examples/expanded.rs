@@ -137,14 +137,14 @@ impl Store {
                         |__rejected| {
                             retry_runtime::__private::FromRejected::from_rejected(__rejected)
                         },
-                        // Shows the error in retry and give-up events if its type is
-                        // `Debug` (autoref specialization), without requiring it.
+                        // Shows the error in retry and give-up events by its `Display`,
+                        // else its `Debug` (autoref specialization), requiring neither.
                         |__error| {
                             #[allow(unused_imports)]
                             use retry_runtime::__private::{
-                                DescribeDebug as _, DescribeOpaque as _,
+                                DescribeDebug as _, DescribeDisplay as _, DescribeOpaque as _,
                             };
-                            (&retry_runtime::__private::Describe(__error)).describe()
+                            (&&retry_runtime::__private::Describe(__error)).describe()
                         },
                     )
                     .await
@@ -156,8 +156,10 @@ impl Store {
                 retry_runtime::__private::ControlFlow::Continue(__pending) => match __retry
                     .pause(__pending, |__error| {
                         #[allow(unused_imports)]
-                        use retry_runtime::__private::{DescribeDebug as _, DescribeOpaque as _};
-                        (&retry_runtime::__private::Describe(__error)).describe()
+                        use retry_runtime::__private::{
+                            DescribeDebug as _, DescribeDisplay as _, DescribeOpaque as _,
+                        };
+                        (&&retry_runtime::__private::Describe(__error)).describe()
                     })
                     .await
                 {

@@ -95,8 +95,8 @@ pub(crate) fn expand(plan: Plan) -> TokenStream {
     let attempt_at = syn::Ident::new("__attempt", mixed.located_at(error_span));
     let describe = quote!(|#error| {
         #[allow(unused_imports)]
-        use #private::{DescribeDebug as _, DescribeOpaque as _};
-        (&#private::Describe(#error)).describe()
+        use #private::{DescribeDebug as _, DescribeDisplay as _, DescribeOpaque as _};
+        (&&#private::Describe(#error)).describe()
     });
     let attempt_body = quote! {
         #(#rebinds)*

@@ -29,7 +29,7 @@
 //! thread owns with a plain load and store (see [`crate::shard`]), and no
 //! deposit is ever lost.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -57,6 +57,26 @@ pub(crate) struct Budget {
     advancing: Mutex<SlotClock>,
     /// Retries refused since the budget was created.
     exhausted: AtomicU64,
+    /// Whether the last withdrawal was refused ([`DRY_LOUD`] when the dry
+    /// spell's start was reported, [`DRY_QUIET`] when it was not), and
+    /// `exhausted` when it began: the recent events get dry spells, not each
+    /// refusal, and at most one spell per budget per quiet interval.
+    dry: AtomicU8,
+    dry_since: AtomicU64,
+    dry_quiet: crate::ops::quiet::Quiet,
+}
+
+const WET: u8 = 0;
+const DRY_QUIET: u8 = 1;
+const DRY_LOUD: u8 = 2;
+
+/// A budget's dry spell beginning or ending ([`Budget::note_dry`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DrySpell {
+    /// Its first refusal after a grant; `repeated` spells went unreported since the last one.
+    Began { repeated: u64 },
+    /// Its first grant after `refused` refusals.
+    Ended { refused: u64 },
 }
 
 /// Slot `base` began at `origin`; slot numbers grow from there.
@@ -88,6 +108,9 @@ impl Budget {
                 base: 0,
             }),
             exhausted: AtomicU64::new(0),
+            dry: AtomicU8::new(WET),
+            dry_since: AtomicU64::new(0),
+            dry_quiet: crate::ops::quiet::Quiet::new(),
         }
     }
 
@@ -128,6 +151,46 @@ impl Budget {
         }
     }
 
+    /// Notes a withdrawal's outcome; says when a dry spell begins (first
+    /// refusal after a grant) or ends (first grant after refusals), for
+    /// the recent events. A spell that begins less than a quiet interval
+    /// after the last reported one is not reported, nor is its end; the next
+    /// reported one counts it. Off the success path; a storm of refusals
+    /// only reads one byte.
+    pub(crate) fn note_dry(&self, granted: bool) -> Option<DrySpell> {
+        if granted {
+            if self.dry.load(Ordering::Relaxed) == WET {
+                return None;
+            }
+            let was = self.dry.swap(WET, Ordering::AcqRel);
+            (was == DRY_LOUD).then(|| DrySpell::Ended {
+                refused: self
+                    .exhausted
+                    .load(Ordering::Relaxed)
+                    .saturating_sub(self.dry_since.load(Ordering::Relaxed)),
+            })
+        } else {
+            if self.dry.load(Ordering::Relaxed) != WET
+                || self
+                    .dry
+                    .compare_exchange(WET, DRY_QUIET, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_err()
+            {
+                return None;
+            }
+            let repeated = self.dry_quiet.note()?;
+            self.dry_since.store(
+                self.exhausted.load(Ordering::Relaxed).saturating_sub(1),
+                Ordering::Relaxed,
+            );
+            // Only if no grant ended the spell meanwhile.
+            self.dry
+                .compare_exchange(DRY_QUIET, DRY_LOUD, Ordering::AcqRel, Ordering::Relaxed)
+                .ok()
+                .map(|_| DrySpell::Began { repeated })
+        }
+    }
+
     /// How many retries the budget holds now (never below 0: a retry's
     /// withdrawal can outlive the deposits that paid for it by one slot).
     pub(crate) fn balance(&self) -> f64 {
@@ -154,6 +217,7 @@ impl Budget {
             .store(base, Ordering::Relaxed);
         self.current.store(base, Ordering::Relaxed);
         self.exhausted.store(0, Ordering::Relaxed);
+        self.dry.store(WET, Ordering::Relaxed);
     }
 
     fn lock(&self) -> MutexGuard<'_, SlotClock> {

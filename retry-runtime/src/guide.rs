@@ -20,7 +20,9 @@
 //!    [`ManualClock`](crate::ManualClock).
 //! 8. [Testing](testing): the paused clock, fresh state per test, a test config.
 //! 9. [Observability](observability): `tracing` events, metrics, snapshots.
-//! 10. [Decisions](decisions): what it costs, and why things are the way they are.
+//! 10. [Operating it](operating): the admin router and its dashboard, recent
+//!     events, hot reload, and what the logs show during an outage.
+//! 11. [Decisions](decisions): what it costs, and why things are the way they are.
 //!
 //! The attribute's full reference (every key, every compile-time rule, the
 //! expansion) is the documentation of [`retryable`](macro@crate::retryable).
@@ -58,6 +60,9 @@ pub mod testing {}
 
 #[doc = include_str!("../docs/guide/09-observability.md")]
 pub mod observability {}
+
+#[doc = include_str!("../docs/guide/12-operating.md")]
+pub mod operating {}
 
 #[doc = include_str!("../docs/guide/10-decisions.md")]
 pub mod decisions {}

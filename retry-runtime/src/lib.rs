@@ -92,8 +92,18 @@
 //!
 //! `tracing` events for each retry (`INFO`), give-up (`WARN`), call rejected by
 //! an open breaker (`DEBUG`) and breaker transition (`WARN` when a rate trips
-//! it, `INFO` otherwise); none on the success path. With the `metrics` feature,
-//! counters and gauges through the `metrics` facade: see the [`metrics`] module.
+//! it, `INFO` otherwise); none on the success path. During a storm a call
+//! site's give-ups are one `WARN` per [`QUIET_INTERVAL`] that counts the
+//! others (logged at `DEBUG`), and its rejections one `DEBUG` line per
+//! interval (the others at `TRACE`). Errors show by their `Display`. With the
+//! `metrics` feature, counters and gauges through the `metrics` facade: see
+//! the [`metrics`] module.
+//!
+//! [`recent_events`] keeps the last 256 changes (breaker transitions with
+//! their reason, installs, reloads, budgets running dry), which no storm of
+//! calls can flush. The `admin` feature serves them, the snapshot, the config
+//! and a live dashboard as an axum router (`admin`); the `watch` feature
+//! re-installs a config file when it changes (`watch(path)`).
 //!
 //! # Features
 //!
@@ -108,6 +118,8 @@
 //! | `reqwest` | implies `http`; `Classify for reqwest::Error`, and `retry_runtime::reqwest`: a ready error type (`Error`), `send` and `check` | `reqwest` 0.13 |
 //! | `anyhow` | `Classify for anyhow::Error`, by the first error of its chain the runtime knows: `anyhow::Result<T>` works as is | `anyhow` 1.x |
 //! | `tonic` | `Classify for tonic::Status` (gRPC codes, `grpc-retry-pushback-ms`) and `From<Rejected> for tonic::Status`: `Result<T, tonic::Status>` works as is | `tonic` 0.14 |
+//! | `admin` | `admin::router()`, `admin::router_with_token(token)`: an axum router with the live dashboard, the snapshot, recent events (JSON and a stream), the config (read and replace) and breaker controls | `axum` 0.8 |
+//! | `watch` | `watch(path)`: re-installs a config file whenever it changes, keeping the running one when the file is bad | `notify` 8 |
 //!
 //! `reqwest` and `tonic` are taken without their default features (no TLS
 //! stack, no transport or codegen): the application's own dependency on them
@@ -123,7 +135,8 @@
 //! [config](guide::config) (every key, preset and default),
 //! [keyed breakers, fallback and failover](guide::keyed_breakers_and_fallback),
 //! [sync code](guide::sync_code), [testing](guide::testing),
-//! [observability](guide::observability) and [decisions](guide::decisions).
+//! [observability](guide::observability), [operating it](guide::operating)
+//! and [decisions](guide::decisions).
 //! The attribute's full reference is [`retryable`](macro@retryable).
 //!
 #![warn(missing_docs)]
@@ -164,7 +177,15 @@ pub use integrations::reqwest;
 #[cfg(feature = "tonic")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
 pub use integrations::tonic;
+#[cfg(feature = "admin")]
+#[cfg_attr(docsrs, doc(cfg(feature = "admin")))]
+pub use ops::admin;
+pub use ops::events::{Event, EventField, EventKind, EventLevel, recent_events};
 pub use ops::metrics;
+pub use ops::quiet::INTERVAL as QUIET_INTERVAL;
+#[cfg(feature = "watch")]
+#[cfg_attr(docsrs, doc(cfg(feature = "watch")))]
+pub use ops::watch::{WatchError, Watcher, watch};
 pub use policy::{Backoff, Jitter, Nested, Policy};
 pub use registry::{
     BreakerHandle, BreakerSnapshot, BudgetHandle, BudgetSnapshot, CallSite, CallSiteSnapshot,

@@ -24,6 +24,7 @@ use tokio::time::Instant;
 
 use crate::classify::Verdict;
 use crate::clock::Stamp;
+use crate::ops::events::Reason;
 use crate::shard::ShardedCounter;
 use crate::{BreakerSettings, Class};
 use window::{OutcomeWindow, bits};
@@ -127,6 +128,8 @@ enum Why {
     Rate(&'static str, f64),
     /// Half-open trials did not all report within `max_half_open_wait`.
     TrialsHung(Duration),
+    /// `force_open`, `disable` or `reset`.
+    ByHand,
 }
 
 /// The outcomes of the current epoch's half-open trials.
@@ -559,7 +562,7 @@ impl Breaker {
     /// Sets the state by hand (force-open, disable, reset).
     pub(crate) fn set(&self, to: BreakerState) {
         let mut trials = self.lock();
-        self.set_locked(&mut trials, to, None);
+        self.set_locked(&mut trials, to, Some(Why::ByHand));
     }
 
     /// Enters `to` in a new epoch, with fresh counts. Caller holds `transition`.
@@ -581,6 +584,18 @@ impl Breaker {
             // is no transition to report.
             return;
         }
+        crate::ops::events::breaker_transition(
+            &self.name,
+            self.key.as_deref(),
+            from,
+            to,
+            &match why {
+                Some(Why::Rate(rate, value)) => Reason::Rate(rate, value),
+                Some(Why::TrialsHung(_)) => Reason::TrialsHung,
+                Some(Why::ByHand) => Reason::ByHand,
+                None => Reason::Cycle,
+            },
+        );
         match why {
             Some(Why::TrialsHung(wait)) => tracing::warn!(
                 breaker = %self.name, key = self.key.as_deref(), from = %from, to = %to,
@@ -593,7 +608,7 @@ impl Breaker {
                 "circuit breaker {} {} → {}: {} {:.2} reached its threshold",
                 self.label(), from, to, rate, value
             ),
-            None => tracing::info!(
+            Some(Why::ByHand) | None => tracing::info!(
                 breaker = %self.name, key = self.key.as_deref(), from = %from, to = %to,
                 "circuit breaker {} {} → {}", self.label(), from, to
             ),

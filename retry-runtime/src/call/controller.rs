@@ -210,12 +210,23 @@ impl Controller {
                 Some(None) => {
                     let breaker = self.site.breaker().unwrap_or_default();
                     self.resolved.metrics.rejected();
-                    tracing::debug!(
-                        call_site = self.site.name(),
-                        breaker,
-                        key = self.keyed.as_ref().and_then(|k| k.key()).map(|k| &**k),
-                        "circuit breaker open: call rejected"
-                    );
+                    let key = self.keyed.as_ref().and_then(|k| k.key()).map(|k| &**k);
+                    // A storm of rejections: one DEBUG per interval, the rest at TRACE.
+                    match self.site.quiet().rejections.note() {
+                        Some(repeated) => tracing::debug!(
+                            call_site = self.site.name(),
+                            breaker,
+                            key,
+                            repeated,
+                            "circuit breaker open: call rejected"
+                        ),
+                        None => tracing::trace!(
+                            call_site = self.site.name(),
+                            breaker,
+                            key,
+                            "circuit breaker open: call rejected (repeated)"
+                        ),
+                    }
                     let key = self.keyed.as_ref().and_then(|k| k.key()).cloned();
                     return Err(Rejected::BreakerOpen { breaker, key });
                 }
@@ -248,7 +259,7 @@ impl Controller {
         C: FnOnce(&E) -> K,
         K: Into<Verdict>,
         R: FnOnce(Rejected) -> E,
-        D: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Debug>,
+        D: for<'e> Fn(&'e E) -> Shown<'e>,
     {
         if let Err(refused) = self.admit() {
             // A refusal does no I/O, so it would never yield: spend the task's
@@ -298,7 +309,7 @@ impl Controller {
         C: FnOnce(&E) -> K,
         K: Into<Verdict>,
         R: FnOnce(Rejected) -> E,
-        D: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Debug>,
+        D: for<'e> Fn(&'e E) -> Shown<'e>,
     {
         if let Err(refused) = self.admit() {
             return ControlFlow::Break(O::from_err(reject(refused)));
@@ -333,7 +344,7 @@ impl Controller {
     ) -> ControlFlow<O, Retry<E>>
     where
         O: ReturnsResult<Err = E>,
-        D: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Debug>,
+        D: for<'e> Fn(&'e E) -> Shown<'e>,
     {
         self.record(Some(verdict));
         let Verdict {
@@ -351,7 +362,7 @@ impl Controller {
                     attempt = self.attempts,
                     delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
                     class = ?class,
-                    error = ?Shown(describe(&error)),
+                    error = %describe(&error),
                     "attempt failed; retrying",
                 );
                 ControlFlow::Continue(Retry {
@@ -370,7 +381,7 @@ impl Controller {
     pub async fn pause<O, E, D>(&mut self, retry: Retry<E>, describe: D) -> ControlFlow<O>
     where
         O: ReturnsResult<Err = E>,
-        D: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Debug>,
+        D: for<'e> Fn(&'e E) -> Shown<'e>,
     {
         tokio::time::sleep(retry.delay).await;
         self.readmit(retry, describe)
@@ -381,7 +392,7 @@ impl Controller {
     pub fn pause_sync<O, E, D>(&mut self, retry: Retry<E>, describe: D) -> ControlFlow<O>
     where
         O: ReturnsResult<Err = E>,
-        D: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Debug>,
+        D: for<'e> Fn(&'e E) -> Shown<'e>,
     {
         crate::clock::sleep_blocking(retry.delay);
         self.readmit(retry, describe)
@@ -396,7 +407,7 @@ impl Controller {
     fn readmit<O, E, D>(&mut self, retry: Retry<E>, describe: D) -> ControlFlow<O>
     where
         O: ReturnsResult<Err = E>,
-        D: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Debug>,
+        D: for<'e> Fn(&'e E) -> Shown<'e>,
     {
         let permit = match self.acquire(None) {
             None => None,
@@ -407,7 +418,9 @@ impl Controller {
             }
         };
         let budget = &self.resolved.budget;
-        if !budget.try_withdraw() {
+        let granted = budget.try_withdraw();
+        crate::ops::events::budget_withdrawal(budget, self.site.budget(), granted);
+        if !granted {
             // The permit is dropped unused: a half-open trial's place is given back.
             drop(permit);
             self.resolved.metrics.budget_exhausted(budget);
@@ -430,7 +443,7 @@ impl Controller {
     ) -> ControlFlow<O, X>
     where
         O: ReturnsResult,
-        D: for<'e> Fn(&'e O::Err) -> Option<&'e dyn fmt::Debug>,
+        D: for<'e> Fn(&'e O::Err) -> Shown<'e>,
     {
         self.resolved.metrics.error();
         if reason == GiveUp::Nested {
@@ -440,18 +453,39 @@ impl Controller {
                 nested = true,
                 reason = reason.as_str(),
                 class = ?class,
-                error = ?Shown(describe(&error)),
+                error = %describe(&error),
                 "nested call: single attempt failed; the outer call retries",
             );
         } else if reason != GiveUp::Permanent || self.attempts > 1 {
-            tracing::warn!(
-                call_site = self.site.name(),
-                attempts = self.attempts,
-                reason = reason.as_str(),
-                class = ?class,
-                error = ?Shown(describe(&error)),
-                "giving up",
-            );
+            // A storm of give-ups: one WARN per call site per interval, which
+            // counts the ones in between; those go out at DEBUG.
+            match self.site.quiet().give_ups.note() {
+                Some(0) => tracing::warn!(
+                    call_site = self.site.name(),
+                    attempts = self.attempts,
+                    reason = reason.as_str(),
+                    class = ?class,
+                    error = %describe(&error),
+                    "giving up",
+                ),
+                Some(repeated) => tracing::warn!(
+                    call_site = self.site.name(),
+                    attempts = self.attempts,
+                    reason = reason.as_str(),
+                    class = ?class,
+                    error = %describe(&error),
+                    repeated,
+                    "giving up (and {repeated} more times since this call site's last warning, logged at DEBUG)",
+                ),
+                None => tracing::debug!(
+                    call_site = self.site.name(),
+                    attempts = self.attempts,
+                    reason = reason.as_str(),
+                    class = ?class,
+                    error = %describe(&error),
+                    "giving up (repeated; counted in this call site's next warning)",
+                ),
+            }
         }
         ControlFlow::Break(O::from_err(error))
     }
@@ -517,6 +551,9 @@ impl Controller {
         // retries as the service receives them.
         let budget = &self.resolved.budget;
         if !budget.holds_a_retry() {
+            // A refusal before the sleep starts (or prolongs) a dry spell; the
+            // grant that ends one is the withdrawal when a retry is sent.
+            crate::ops::events::budget_withdrawal(budget, self.site.budget(), false);
             self.resolved.metrics.budget_exhausted(budget);
             return Err(GiveUp::Budget);
         }
@@ -632,43 +669,67 @@ pub fn retry_if<E: ?Sized>(error: &E, predicate: impl FnOnce(&E) -> bool) -> Cla
     }
 }
 
-/// An error in an event: its `Debug` form, or a placeholder for types without one.
-struct Shown<'e>(Option<&'e dyn fmt::Debug>);
+/// An error as events show it (their `error` field): its `Display` in the
+/// alternate form (`{:#}`: one line, with the cause chain for `anyhow`), else
+/// its `Debug` for types without `Display`, else a placeholder. Never a
+/// multi-line `Debug` (with a backtrace) of a type that has a `Display`.
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub enum Shown<'e> {
+    Display(&'e dyn fmt::Display),
+    Debug(&'e dyn fmt::Debug),
+    Neither,
+}
 
-impl fmt::Debug for Shown<'_> {
+impl fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Some(error) => error.fmt(f),
-            None => f.write_str("<error type is not Debug>"),
+        match self {
+            Shown::Display(error) => write!(f, "{error:#}"),
+            Shown::Debug(error) => write!(f, "{error:?}"),
+            Shown::Neither => f.write_str("<error type is neither Display nor Debug>"),
         }
     }
 }
 
-/// Autoref specialization: `(&Describe(e)).describe()` is `Some(e)` when the
-/// error type is `Debug` (the inherent-receiver impl wins), `None` otherwise.
+/// Autoref specialization: `(&&Describe(e)).describe()` is the error's
+/// `Display` when its type has one (impl on `&Describe`, reached first),
+/// else its `Debug` (impl on `&&Describe`, one autoref later), else
+/// [`Shown::Neither`] (impl on `Describe`, after a deref).
 #[doc(hidden)]
 pub struct Describe<'e, E: ?Sized>(pub &'e E);
 
 #[doc(hidden)]
-pub trait DescribeDebug<'e> {
-    fn describe(&self) -> Option<&'e dyn fmt::Debug>;
+pub trait DescribeDisplay<'e> {
+    fn describe(&self) -> Shown<'e>;
 }
 
-impl<'e, E: fmt::Debug> DescribeDebug<'e> for Describe<'e, E> {
+impl<'e, E: fmt::Display> DescribeDisplay<'e> for &Describe<'e, E> {
     #[inline]
-    fn describe(&self) -> Option<&'e dyn fmt::Debug> {
-        Some(self.0)
+    fn describe(&self) -> Shown<'e> {
+        Shown::Display(self.0)
+    }
+}
+
+#[doc(hidden)]
+pub trait DescribeDebug<'e> {
+    fn describe(&self) -> Shown<'e>;
+}
+
+impl<'e, E: fmt::Debug> DescribeDebug<'e> for &&Describe<'e, E> {
+    #[inline]
+    fn describe(&self) -> Shown<'e> {
+        Shown::Debug(self.0)
     }
 }
 
 #[doc(hidden)]
 pub trait DescribeOpaque<'e> {
-    fn describe(&self) -> Option<&'e dyn fmt::Debug>;
+    fn describe(&self) -> Shown<'e>;
 }
 
-impl<'e, E: ?Sized> DescribeOpaque<'e> for &Describe<'e, E> {
+impl<'e, E: ?Sized> DescribeOpaque<'e> for Describe<'e, E> {
     #[inline]
-    fn describe(&self) -> Option<&'e dyn fmt::Debug> {
-        None
+    fn describe(&self) -> Shown<'e> {
+        Shown::Neither
     }
 }

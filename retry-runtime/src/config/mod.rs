@@ -160,6 +160,7 @@ pub(crate) mod defaults;
 pub(crate) type Written = Vec<(&'static str, String)>;
 mod error;
 mod raw;
+mod render;
 mod resolve;
 mod settings;
 mod suggest;
@@ -431,12 +432,21 @@ impl Config {
     /// A [`ConfigError`] naming the file when it cannot be read or is invalid.
     pub fn from_path(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        Config::from_file_text(path, &Config::read_file(path)?)
+    }
+
+    /// A config file's text, or the error naming the file.
+    pub(crate) fn read_file(path: &Path) -> Result<String, ConfigError> {
+        std::fs::read_to_string(path).map_err(|e| ConfigError {
             file: Some(path.to_owned()),
             problems: Vec::new(),
             read: Some(e),
-        })?;
-        Config::from_toml_str(&text).map_err(|mut e| {
+        })
+    }
+
+    /// A config file's text read, errors naming the file.
+    pub(crate) fn from_file_text(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        Config::from_toml_str(text).map_err(|mut e| {
             e.file = Some(path.to_owned());
             e
         })

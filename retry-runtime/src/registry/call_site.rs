@@ -65,6 +65,8 @@ pub(super) struct SiteCache {
     generation: AtomicU64,
     /// What the site's names resolve to; null until the first call.
     resolved: AtomicPtr<Resolved>,
+    /// Its give-up and rejection events during a storm (`ops/quiet.rs`).
+    pub(crate) quiet: crate::ops::quiet::SiteQuiet,
 }
 
 /// What a call site's names resolve to under one configuration.
@@ -104,6 +106,7 @@ impl CallSite {
             cache: SiteCache {
                 generation: AtomicU64::new(0),
                 resolved: AtomicPtr::new(std::ptr::null_mut()),
+                quiet: crate::ops::quiet::SiteQuiet::new(),
             },
         }
     }
@@ -183,6 +186,11 @@ impl CallSite {
 
     /// What this site's names resolve to now (cached; re-resolved after an `install`).
     #[inline]
+    /// Its give-up and rejection events' quiet state during a storm.
+    pub(crate) fn quiet(&self) -> &crate::ops::quiet::SiteQuiet {
+        &self.cache.quiet
+    }
+
     pub(crate) fn resolve(&'static self) -> &'static Resolved {
         let generation = GENERATION.load(Ordering::Acquire);
         // The site's generation before its pointer: `refresh` stores the

@@ -9,6 +9,7 @@ use super::call_site::{CallSite, call_sites};
 use super::live::{GENERATION, INSTALLING, LIVE};
 use super::objects::{NameKind, objects};
 use crate::Config;
+use crate::ops::events::Via;
 
 /// Replaces the configuration, atomically, after checking it against every call site.
 ///
@@ -49,6 +50,17 @@ use crate::Config;
 /// apply (every problem is reported at once);
 /// [`InstallError::Defaults`] when a library's `defaults!` block is invalid.
 pub fn install(config: Config) -> Result<(), InstallError> {
+    install_via(config, Via::Install)
+}
+
+/// [`install`], recorded in the recent events as coming from `via`.
+pub(crate) fn install_via(config: Config, via: Via<'_>) -> Result<(), InstallError> {
+    let result = swap(config);
+    crate::ops::events::installed(via, result.as_ref().err().map(|e| e as &dyn fmt::Display));
+    result
+}
+
+fn swap(config: Config) -> Result<(), InstallError> {
     let _serial = INSTALLING
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);

@@ -30,6 +30,10 @@ pub struct BreakerSnapshot {
     /// Its counters, rates and state.
     #[serde(flatten)]
     pub metrics: crate::BreakerMetrics,
+    /// The failure rate at which it opens (`failure_rate_threshold`).
+    pub failure_rate_threshold: f64,
+    /// The slow-call rate at which it opens (`slow_call_rate_threshold`).
+    pub slow_call_rate_threshold: f64,
 }
 
 /// One budget in a [`Snapshot`].
@@ -83,11 +87,14 @@ pub fn snapshot() -> Snapshot {
         budget_names.dedup();
         let mut breakers = Vec::new();
         for name in breaker_names {
+            let live = live_breaker(&mut objects, &config, name, "retry_runtime::snapshot");
+            let settings = *live.settings();
             breakers.push(BreakerSnapshot {
                 name: name.to_owned(),
                 key: None,
-                metrics: live_breaker(&mut objects, &config, name, "retry_runtime::snapshot")
-                    .metrics(),
+                metrics: live.metrics(),
+                failure_rate_threshold: settings.failure_rate_threshold,
+                slow_call_rate_threshold: settings.slow_call_rate_threshold,
             });
             // Each name's keyed instances follow it, by key.
             if let Some(keyed) = objects.keyed.get(name) {
@@ -98,6 +105,8 @@ pub fn snapshot() -> Snapshot {
                         name: name.to_owned(),
                         key: instance.key().map(|k| k.to_string()),
                         metrics: instance.metrics(),
+                        failure_rate_threshold: settings.failure_rate_threshold,
+                        slow_call_rate_threshold: settings.slow_call_rate_threshold,
                     })
                     .collect();
                 instances.sort_by(|a, b| a.key.cmp(&b.key));
