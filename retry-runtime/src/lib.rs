@@ -134,7 +134,10 @@ pub use clock::ManualClock;
 pub use config::defaults::{
     Defaults, DefaultsError, DefaultsProblem, check_defaults, registered_defaults,
 };
-pub use config::{BreakerSettings, BudgetSettings, Config, ConfigBuilder, ConfigError, Window};
+pub use config::{
+    BreakerSettings, BudgetSettings, Config, ConfigBuilder, ConfigError, HedgeDelay, HedgeSettings,
+    Window,
+};
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub use integrations::http;
