@@ -129,6 +129,7 @@ mod shard;
 pub mod __private;
 
 pub use breaker::{BreakerMetrics, BreakerState};
+pub use call::attempt::{Attempt, current_attempt};
 pub use classify::{Class, Classify};
 pub use clock::ManualClock;
 pub use config::defaults::{

@@ -12,7 +12,7 @@ use crate::Config;
 
 /// Replaces the configuration, atomically, after checking it against every call site.
 ///
-/// Every name that a registered call site uses (policy, breaker, budget) must be
+/// Every name that a registered call site uses (policy, breaker, budget, hedge) must be
 /// defined by `config` (the built-in presets count as defined) or by a
 /// library's [`defaults!`](crate::defaults!), which fills in the names
 /// `config` lacks. If any is missing,
@@ -140,6 +140,11 @@ pub(super) fn undefined_names(config: &Config) -> Vec<UndefinedName> {
         if config.budget(site.budget).is_none() {
             note(NameKind::Budget, site.budget, site);
         }
+        if let Some(hedge) = site.hedge
+            && config.hedge(hedge).is_none()
+        {
+            note(NameKind::Hedge, hedge, site);
+        }
     }
     missing.sort_by_key(|m| (m.kind, m.name));
     missing
@@ -149,7 +154,7 @@ pub(super) fn undefined_names(config: &Config) -> Vec<UndefinedName> {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum InstallError {
-    /// Call sites name policies, breakers or budgets that the configuration does not define.
+    /// Call sites name policies, breakers, budgets or hedges that the configuration does not define.
     #[error("{}", render_missing(missing))]
     UndefinedNames {
         /// Every missing name, with the call sites that use it.
@@ -239,7 +244,7 @@ pub(super) fn render_missing(missing: &[UndefinedName]) -> String {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct UndefinedName {
-    /// Policy, breaker or budget.
+    /// Policy, breaker, budget or hedge.
     pub kind: NameKind,
     /// The name as written in the attribute.
     pub name: &'static str,

@@ -132,6 +132,8 @@ pub enum NameKind {
     Breaker,
     /// A retry budget, `[budgets.NAME]`.
     Budget,
+    /// A hedge, `[hedges.NAME]`.
+    Hedge,
 }
 
 impl NameKind {
@@ -140,6 +142,7 @@ impl NameKind {
             NameKind::Policy => "policies",
             NameKind::Breaker => "breakers",
             NameKind::Budget => "budgets",
+            NameKind::Hedge => "hedges",
         }
     }
 }
@@ -150,6 +153,7 @@ impl fmt::Display for NameKind {
             NameKind::Policy => "policy",
             NameKind::Breaker => "breaker",
             NameKind::Budget => "budget",
+            NameKind::Hedge => "hedge",
         })
     }
 }
