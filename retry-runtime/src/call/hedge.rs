@@ -11,9 +11,12 @@
 //! - The first success is returned at once; every other attempt in flight is
 //!   dropped (cancelled) before `hedged` returns. A permanent error likewise.
 //! - A transient failure (or an attempt timeout) while others are in flight
-//!   is recorded with the breaker and, like gRPC does, the next hedge starts
-//!   at once in its place rather than after the delay (with every check
-//!   below); its error is kept only if it turns out to be the last.
+//!   is recorded with the breaker, and the call waits for the others. Its
+//!   place in flight may go to another hedge one delay later (the timer is
+//!   re-armed if it was idle), not at once as gRPC does: a fast failure is
+//!   often a sign of overload, and an immediate replacement would turn the
+//!   round into a retry loop without backoff. Its error is kept only if it
+//!   turns out to be the last.
 //! - When every attempt in flight has failed, the last failure goes to the
 //!   retry loop as an unhedged attempt's would: backoff, breaker, budget, then
 //!   a new round that may be hedged again.
@@ -211,7 +214,7 @@ impl Controller {
             let ended = match event {
                 Event::Tick => {
                     if in_flight < capacity && hedging_on {
-                        match self.hedge_permit(&hedging, "slow") {
+                        match self.hedge_permit(&hedging) {
                             Ok(permit) => {
                                 let attempt = start(self.attempts, true, permit);
                                 place(first.as_mut(), &mut hedges, attempt, &hedging);
@@ -272,19 +275,16 @@ impl Controller {
                 return self.failed(error, verdict, describe);
             }
             // Others are still running: this failure goes to the breaker, and
-            // the next hedge takes its place at once.
+            // the call waits for them. Its place may go to the next hedge, one
+            // delay from now (not at once: a fast failure is often overload).
             self.permit = permit;
             self.record(Some(verdict.class));
             drop(error);
-            if hedging_on {
-                match self.hedge_permit(&hedging, "an attempt failed") {
-                    Ok(permit) => {
-                        let attempt = start(self.attempts, true, permit);
-                        place(first.as_mut(), &mut hedges, attempt, &hedging);
-                        in_flight += 1;
-                    }
-                    Err(_) => hedging_on = false,
-                }
+            if hedging_on
+                && timer.is_none()
+                && let Some(delay) = hedging.delay()
+            {
+                timer.set(Some(tokio::time::sleep(delay)));
             }
         }
     }
@@ -292,7 +292,7 @@ impl Controller {
     /// The checks a hedge passes before it starts, in the order of a retry's:
     /// attempts left, the deadline, the breaker's permit, the budget. On
     /// success the hedge is counted as an attempt and announced.
-    fn hedge_permit(&mut self, hedging: &Hedging, why: &'static str) -> Result<Option<Permit>, NoHedge> {
+    fn hedge_permit(&mut self, hedging: &Hedging) -> Result<Option<Permit>, NoHedge> {
         let policy = self.resolved.policy;
         let refused = |this: &Self, reason: NoHedge| {
             tracing::debug!(
@@ -336,8 +336,7 @@ impl Controller {
             hedge = self.site.hedge().unwrap_or_default(),
             attempt = self.attempts,
             delay = ?hedging.delay(),
-            why,
-            "sending a hedge",
+            "attempt slow: sending a hedge",
         );
         Ok(permit)
     }
