@@ -13,7 +13,7 @@ use crate::{Config, ConfigError};
 #[doc(hidden)]
 pub static DEFAULTS: [&'static Defaults];
 
-/// Registers default policy, breaker and budget tables for the names a
+/// Registers default policy, breaker, budget and hedge tables for the names a
 /// library's `#[retryable]` functions use, so that an application's
 /// [`install`](crate::install) does not fail on names it never heard of.
 ///
