@@ -71,7 +71,8 @@
 //! `self: Pin<&mut Self>` without `idempotent`; a by-value argument that is not
 //! `Clone` (each attempt gets its own clone) or is one-shot (`impl FnOnce`); an
 //! error type without [`Classify`] (unless `retry_if` is given) or
-//! `From<Rejected>`; attribute mistakes, all reported in one build.
+//! `From<Rejected>`; `hedge` without `idempotent`, with a `&mut` receiver or
+//! argument, or on a sync `fn`; attribute mistakes, all reported in one build.
 //!
 //! # At run time
 //!
@@ -84,6 +85,8 @@
 //! - Breakers: [`breaker`] gives a [`BreakerHandle`] with its [`BreakerState`],
 //!   [`BreakerMetrics`] and `force_open`, `disable`, `reset`.
 //! - Budgets: [`budget`] gives a [`BudgetHandle`] with its balance.
+//! - Hedging: `hedge = "<name>"` runs a second attempt beside a slow one
+//!   ([`HedgeSettings`]); a body routes its attempts with [`current_attempt`].
 //! - [`Config`] (TOML or serde), [`install`], [`call_sites`], [`snapshot`],
 //!   [`current_config`]. Without any configuration the built-in presets serve
 //!   ([`Config::builtin`]).
@@ -92,7 +95,10 @@
 //!
 //! `tracing` events for each retry (`INFO`), give-up (`WARN`), call rejected by
 //! an open breaker (`DEBUG`) and breaker transition (`WARN` when a rate trips
-//! it, `INFO` otherwise); none on the success path. With the `metrics` feature,
+//! it, `INFO` otherwise); none on the success path but a `DEBUG` event for
+//! each hedge sent. Each attempt runs inside a `retry.attempt` span (`DEBUG`,
+//! target `retry_runtime`, fields `call_site`, `attempt`, `hedge`), a child of
+//! the span current where the function was called. With the `metrics` feature,
 //! counters and gauges through the `metrics` facade: see the [`metrics`] module.
 //!
 //! # Features
