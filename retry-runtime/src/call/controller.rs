@@ -99,18 +99,29 @@ impl Drop for AttemptScope {
 /// call awaited in it (polled on the same task, so on the same thread, within
 /// this poll) sees that it is nested. A spawned task is polled elsewhere.
 /// Each poll also enters the attempt's span and sets [`current_attempt`](crate::current_attempt).
-pub(super) struct InAttempt<'a, F>(pub(super) Pin<&'a mut F>, pub(super) Running);
+struct InAttempt<'a, F>(Pin<&'a mut F>, Running);
 
 impl<F: Future> Future for InAttempt<'_, F> {
     type Output = F::Output;
 
     #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let _scope = AttemptScope::enter();
         let this = &mut *self;
-        let _entered = this.1.enter();
-        this.0.as_mut().poll(cx)
+        poll_in_attempt(this.0.as_mut(), &this.1, cx)
     }
+}
+
+/// Polls an attempt inside its [`AttemptScope`] and its span, with
+/// [`current_attempt`](crate::current_attempt) set (hedged attempts too).
+#[inline]
+pub(super) fn poll_in_attempt<F: Future>(
+    attempt: Pin<&mut F>,
+    running: &Running,
+    cx: &mut Context<'_>,
+) -> Poll<F::Output> {
+    let _scope = AttemptScope::enter();
+    let _entered = running.enter();
+    attempt.poll(cx)
 }
 
 impl Controller {

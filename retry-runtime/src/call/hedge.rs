@@ -33,12 +33,15 @@
 //! first hedge starts. So a call whose delay is never reached allocates
 //! nothing, and a hedged round allocates once, not once per attempt. (An
 //! inline array would make every hedged function's future eleven attempts
-//! big whether it hedges or not.)
+//! big whether it hedges or not.) One tokio timer serves the whole round: it
+//! is set to the earliest of the next hedge and the attempts' timeouts, so
+//! the call's future holds one `Sleep`, not one per attempt.
 //!
 //! **Clock.** The clock is read when the first attempt first returns
 //! `Pending`: the hedge timer starts then, and a percentile delay measures
 //! latency from then. An attempt ready at its first poll reads no clock and
-//! arms no timer (its latency is recorded as zero).
+//! arms no timer (its latency is recorded as zero). An attempt's timeout runs
+//! from its start (the clock is read then only under an `attempt_timeout`).
 //!
 //! **Latency samples** (percentile delays): each success records the time
 //! since its round's first attempt started, not the winning hedge's own time,
@@ -52,23 +55,40 @@ use std::pin::{Pin, pin};
 use std::task::Poll;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use super::attempt::{Attempt, Running};
-use super::controller::{Controller, InAttempt, Retry, ReturnsResult, Verdict};
+use super::controller::{Controller, Retry, ReturnsResult, Verdict, poll_in_attempt};
 use crate::breaker::Permit;
 use crate::registry::Hedging;
 use crate::{Class, Rejected};
 
-/// An attempt that ended: who it was, its breaker permit, and its output
-/// (`Err(limit)`: it ran past its `attempt_timeout`).
-struct Ended<T> {
-    attempt: Attempt,
+/// An attempt in flight, beside its future: who it is, its breaker permit
+/// (dropped with it if the attempt loses: a half-open place is given back),
+/// and when it times out.
+struct Meta {
+    running: Running,
     permit: Option<Permit>,
-    output: Result<T, Duration>,
+    deadline: Option<Instant>,
+}
+
+impl Meta {
+    fn attempt(&self) -> Attempt {
+        self.running.attempt()
+    }
+}
+
+/// A hedge slot in the boxed slice: the attempt's future (pinned) and its [`Meta`].
+struct Slot<F> {
+    future: Option<F>,
+    meta: Option<Meta>,
 }
 
 /// What woke the round.
 enum Event<T> {
-    Ended(Ended<T>),
+    /// An attempt ended: its output, or `Err(limit)` when it ran past its
+    /// `attempt_timeout` (it is dropped).
+    Ended(Meta, Result<T, Duration>),
     /// The hedge delay passed.
     Tick,
 }
@@ -93,37 +113,22 @@ impl NoHedge {
     }
 }
 
-/// One attempt under its timeout, in its span, holding its breaker permit
-/// (dropped with it if the attempt loses: a half-open place is given back).
-async fn run<F: Future>(
-    future: F,
-    running: Running,
-    permit: Option<Permit>,
-    limit: Option<Duration>,
-) -> Ended<F::Output> {
-    let attempt = running.attempt();
-    let future = InAttempt(pin!(future), running);
-    let output = match limit {
-        None => Ok(future.await),
-        Some(limit) => tokio::time::timeout(limit, future)
-            .await
-            .map_err(|_| limit),
-    };
-    Ended {
-        attempt,
-        permit,
-        output,
+/// The parts of hedge slot `index`: its future, pinned, and its [`Meta`].
+fn slot<F>(slots: Pin<&mut [Slot<F>]>, index: usize) -> (Pin<&mut Option<F>>, &mut Option<Meta>) {
+    // SAFETY: `future` is structurally pinned and `meta` is not: this module
+    // never moves a slot's future out of the slice nor moves the slice (it
+    // lives in a `Pin<Box<_>>` until dropped), replaces a future only with
+    // `Pin::set` (which drops the old one in place), and never pins `meta`.
+    // Tested by `tests/hedging.rs::hedges_are_polled_where_they_were_pinned`.
+    unsafe {
+        let slot = &mut slots.get_unchecked_mut()[index];
+        (Pin::new_unchecked(&mut slot.future), &mut slot.meta)
     }
 }
 
-/// The slot `index` of a pinned slice of attempts.
-fn slot<T>(slots: Pin<&mut [Option<T>]>, index: usize) -> Pin<&mut Option<T>> {
-    // SAFETY: the slots are structurally pinned: this module never moves a
-    // slot's value out of the slice nor moves the slice (it lives in a
-    // `Pin<Box<_>>` until dropped), and replaces a value only with
-    // `Pin::set`, which drops the old one in place. Tested by
-    // `tests/hedging.rs::hedges_are_polled_where_they_were_pinned`.
-    unsafe { slots.map_unchecked_mut(|s| &mut s[index]) }
+/// Whether `meta`'s attempt is past its deadline at `now`.
+fn expired(meta: Option<&Meta>, now: Instant) -> bool {
+    meta.and_then(|m| m.deadline).is_some_and(|d| d <= now)
 }
 
 impl Controller {
@@ -161,99 +166,143 @@ impl Controller {
         }
         let limit = self.resolved.policy.attempt_timeout;
         let name = self.site.name();
-        let start = |number: u32, hedge: bool, permit: Option<Permit>| {
-            run(
-                make(),
-                Running::new(name, Attempt::new(number, hedge)),
-                permit,
-                limit,
-            )
+        let meta = |number: u32, hedge: bool, permit: Option<Permit>| Meta {
+            running: Running::new(name, Attempt::new(number, hedge)),
+            permit,
+            deadline: limit.map(|limit| Instant::now() + limit),
         };
-        let mut first = pin!(Some(start(self.attempts, false, self.permit.take())));
-        let mut hedges = no_hedges(&first);
+        let mut first = pin!(Some(make()));
+        let mut first_meta = Some(meta(self.attempts, false, self.permit.take()));
+        let mut hedges: Option<Pin<Box<[Slot<F>]>>> = None;
+        // One timer for the round: the next hedge or the earliest timeout.
         let mut timer = pin!(None::<tokio::time::Sleep>);
         let mut round_start = None;
+        let mut tick_at = None;
         let mut in_flight: u32 = 1;
         let capacity = 1 + hedging.settings.max_hedges;
         let mut hedging_on = true;
         loop {
             let event = poll_fn(|cx| {
-                if let Some(attempt) = first.as_mut().as_pin_mut()
-                    && let Poll::Ready(ended) = attempt.poll(cx)
+                if let (Some(attempt), Some(m)) = (first.as_mut().as_pin_mut(), &first_meta)
+                    && let Poll::Ready(output) = poll_in_attempt(attempt, &m.running, cx)
                 {
                     first.set(None);
-                    return Poll::Ready(Event::Ended(ended));
+                    if let Some(m) = first_meta.take() {
+                        return Poll::Ready(Event::Ended(m, Ok(output)));
+                    }
                 }
-                if let Some(mut slots) = hedges.as_mut().map(Pin::as_mut) {
+                if let Some(slots) = hedges.as_mut() {
+                    let mut slots = slots.as_mut();
                     for index in 0..slots.len() {
-                        let mut hedge = slot(slots.as_mut(), index);
-                        if let Some(attempt) = hedge.as_mut().as_pin_mut()
-                            && let Poll::Ready(ended) = attempt.poll(cx)
+                        let (mut future, m) = slot(slots.as_mut(), index);
+                        if let (Some(attempt), Some(running)) =
+                            (future.as_mut().as_pin_mut(), m.as_ref().map(|m| &m.running))
+                            && let Poll::Ready(output) = poll_in_attempt(attempt, running, cx)
                         {
-                            hedge.set(None);
-                            return Poll::Ready(Event::Ended(ended));
+                            future.set(None);
+                            if let Some(m) = m.take() {
+                                return Poll::Ready(Event::Ended(m, Ok(output)));
+                            }
                         }
                     }
                 }
                 if round_start.is_none() {
                     // The first attempt is waiting: from now on it is slow.
-                    round_start = Some(crate::clock::now());
-                    if let Some(delay) = hedging.delay() {
-                        timer.set(Some(tokio::time::sleep(delay)));
+                    let now = Instant::now();
+                    round_start = Some(now);
+                    tick_at = hedging.delay().map(|delay| now + delay);
+                }
+                // The timer is set to the earliest thing to happen.
+                let mut next = tick_at;
+                let mut earlier = |deadline: Option<Instant>| {
+                    if let Some(d) = deadline
+                        && next.is_none_or(|n| d < n)
+                    {
+                        next = Some(d);
                     }
+                };
+                earlier(first_meta.as_ref().and_then(|m| m.deadline));
+                if let Some(slots) = hedges.as_mut() {
+                    let mut slots = slots.as_mut();
+                    for index in 0..slots.len() {
+                        earlier(slot(slots.as_mut(), index).1.as_ref().and_then(|m| m.deadline));
+                    }
+                }
+                let Some(next) = next else {
+                    timer.set(None);
+                    return Poll::Pending;
+                };
+                match timer.as_mut().as_pin_mut() {
+                    Some(sleep) if sleep.deadline() == next => {}
+                    Some(sleep) => sleep.reset(next),
+                    None => timer.set(Some(tokio::time::sleep_until(next))),
                 }
                 if let Some(sleep) = timer.as_mut().as_pin_mut()
                     && sleep.poll(cx).is_ready()
                 {
-                    timer.set(None);
-                    return Poll::Ready(Event::Tick);
+                    let now = Instant::now();
+                    let limit = limit.unwrap_or_default();
+                    if expired(first_meta.as_ref(), now) {
+                        first.set(None);
+                        if let Some(m) = first_meta.take() {
+                            return Poll::Ready(Event::Ended(m, Err(limit)));
+                        }
+                    }
+                    if let Some(slots) = hedges.as_mut() {
+                        let mut slots = slots.as_mut();
+                        for index in 0..slots.len() {
+                            let (mut future, m) = slot(slots.as_mut(), index);
+                            if expired(m.as_ref(), now) {
+                                future.set(None);
+                                if let Some(m) = m.take() {
+                                    return Poll::Ready(Event::Ended(m, Err(limit)));
+                                }
+                            }
+                        }
+                    }
+                    if tick_at.is_some_and(|t| t <= now) {
+                        tick_at = None;
+                        return Poll::Ready(Event::Tick);
+                    }
                 }
                 Poll::Pending
             })
             .await;
-            let ended = match event {
+            let (ended, output) = match event {
                 Event::Tick => {
                     if in_flight < capacity && hedging_on {
                         match self.hedge_permit(&hedging) {
                             Ok(permit) => {
-                                let attempt = start(self.attempts, true, permit);
-                                place(first.as_mut(), &mut hedges, attempt, &hedging);
+                                let m = meta(self.attempts, true, permit);
+                                place(first.as_mut(), &mut first_meta, &mut hedges, make(), m, &hedging);
                                 in_flight += 1;
                             }
                             Err(_) => hedging_on = false,
                         }
                     }
-                    if in_flight < capacity
-                        && hedging_on
-                        && let Some(delay) = hedging.delay()
-                    {
-                        timer.set(Some(tokio::time::sleep(delay)));
+                    if in_flight < capacity && hedging_on {
+                        tick_at = hedging.delay().map(|delay| Instant::now() + delay);
                     }
                     continue;
                 }
-                Event::Ended(ended) => ended,
+                Event::Ended(ended, output) => (ended, output),
             };
             in_flight -= 1;
-            let Ended {
-                attempt,
-                permit,
-                output,
-            } = ended;
+            let attempt = ended.attempt();
             let (error, verdict) = match output.map(ReturnsResult::into_result) {
                 Ok(Ok(value)) => {
                     // Every other attempt is dropped before the call returns.
                     first.set(None);
+                    drop(first_meta.take());
                     drop(hedges.take());
                     if let Some(percentile) = hedging.percentile {
-                        let latency = round_start.map_or(Duration::ZERO, |t| {
-                            crate::clock::now().saturating_duration_since(t)
-                        });
+                        let latency = round_start.map_or(Duration::ZERO, |t: Instant| t.elapsed());
                         hedging.latency.record(latency, percentile);
                     }
                     if attempt.is_hedge() {
                         self.resolved.metrics.hedge_won();
                     }
-                    self.permit = permit;
+                    self.permit = ended.permit;
                     return self.succeeded(value);
                 }
                 Ok(Err(error)) => {
@@ -270,25 +319,22 @@ impl Controller {
             };
             if verdict.class == Class::Permanent || in_flight == 0 {
                 first.set(None);
+                drop(first_meta.take());
                 drop(hedges.take());
-                self.permit = permit;
+                self.permit = ended.permit;
                 return self.failed(error, verdict, describe);
             }
             // Others are still running: this failure goes to the breaker, and
             // the call waits for them. Its place may go to the next hedge, one
             // delay from now (not at once: a fast failure is often overload).
-            self.permit = permit;
+            self.permit = ended.permit;
             self.record(Some(verdict.class));
             drop(error);
-            if hedging_on
-                && timer.is_none()
-                && let Some(delay) = hedging.delay()
-            {
-                timer.set(Some(tokio::time::sleep(delay)));
+            if hedging_on && tick_at.is_none() {
+                tick_at = hedging.delay().map(|delay| Instant::now() + delay);
             }
         }
     }
-
     /// The checks a hedge passes before it starts, in the order of a retry's:
     /// attempts left, the deadline, the breaker's permit, the budget. On
     /// success the hedge is counted as an attempt and announced.
@@ -342,32 +388,38 @@ impl Controller {
     }
 }
 
-/// No hedge slots yet, typed like the round's first slot.
-fn no_hedges<T>(_first: &Pin<&mut Option<T>>) -> Option<Pin<Box<[Option<T>]>>> {
-    None
-}
-
 /// Puts a new attempt in a free slot: the round's first slot if its attempt
 /// has ended, else a hedge slot (allocated on the round's first hedge).
-fn place<T>(
-    mut first: Pin<&mut Option<T>>,
-    hedges: &mut Option<Pin<Box<[Option<T>]>>>,
-    attempt: T,
+fn place<F>(
+    mut first: Pin<&mut Option<F>>,
+    first_meta: &mut Option<Meta>,
+    hedges: &mut Option<Pin<Box<[Slot<F>]>>>,
+    future: F,
+    meta: Meta,
     hedging: &Hedging,
 ) {
     if first.is_none() {
-        first.set(Some(attempt));
+        first.set(Some(future));
+        *first_meta = Some(meta);
         return;
     }
     let slots = hedges.get_or_insert_with(|| {
         let len = usize::try_from(hedging.settings.max_hedges).unwrap_or(1);
-        Box::into_pin(std::iter::repeat_with(|| None).take(len).collect())
+        Box::into_pin(
+            std::iter::repeat_with(|| Slot {
+                future: None,
+                meta: None,
+            })
+            .take(len)
+            .collect(),
+        )
     });
     let mut slots = slots.as_mut();
     for index in 0..slots.len() {
-        let mut free = slot(slots.as_mut(), index);
+        let (mut free, m) = slot(slots.as_mut(), index);
         if free.is_none() {
-            free.set(Some(attempt));
+            free.set(Some(future));
+            *m = Some(meta);
             return;
         }
     }
