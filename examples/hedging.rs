@@ -7,17 +7,22 @@
 //! Three TCP servers on 127.0.0.1 answer `get <key>` after about 1 ms;
 //! replica 0 takes 100 ms on 6 % of its requests, and since first attempts go
 //! to the replicas in turn, 2 % of all calls meet it. A client makes 10,000
-//! calls (16 at a time) twice: through `#[retryable]` without a hedge, then
+//! calls (8 at a time) twice: through `#[retryable]` without a hedge, then
 //! with `hedge = "replicas"`, whose hedges go to the next replica (the body
 //! reads [`current_attempt`]). Each run is preceded by 200 calls that are not
 //! measured (a percentile delay sends no hedge before `min_samples`). It
 //! prints p50, p99 and p99.9 of the calls' latency as the client saw it, and
 //! how many requests the servers received, then ends.
 //!
-//! The delay is `p97`: the hedge rate is about one minus the percentile (3 %
-//! of calls outlast their site's p97), and the percentile must sit below the
-//! slow share's edge (2 % slow: p98 and above would wait for the slow answers
-//! themselves). p97 hedges every slow call for about 3 % more requests.
+//! The delay is `p98`. A percentile delay is taken over the latencies of the
+//! answers the site got (a hedged call records its winner's), so the share of
+//! calls hedged is about one minus the percentile (the healthy answers slower
+//! than it) plus the share slower than every healthy answer (the 2 % of slow
+//! ones, which are all hedged): 2 % + 2 % = 4 % at most with `p98`, inside
+//! the 5 % we allow; `p97` would be 5 % with no margin. The delay itself is
+//! the healthy answers' 98th percentile, a few milliseconds, far below the
+//! 100 ms it cuts. `HEDGE_DELAY=p95 cargo run --release --example hedging`
+//! tries another delay.
 
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,6 +33,8 @@ use retry_runtime::{Config, current_attempt, install, retryable};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
+/// The policy and the hedge; `{delay}` is `p98` unless the environment
+/// variable `HEDGE_DELAY` says otherwise (`HEDGE_DELAY=p95`, `=5ms`).
 const CONFIG: &str = r#"
 [policies.replicas]
 max_attempts = 2        # the first attempt and one hedge (or one retry)
@@ -36,14 +43,14 @@ initial_delay = "1ms"
 jitter = "none"
 
 [hedges.replicas]
-delay = "p97"           # see the module docs for why p97
+delay = "{delay}"       # p98 by default: see the module docs for why
 max_hedges = 1
 min_samples = 100
 "#;
 
 const CALLS: usize = 10_000;
 const WARM_UP: usize = 200;
-const CONCURRENCY: usize = 16;
+const CONCURRENCY: usize = 8;
 /// Replica 0 is slow on this share of its requests (in percent).
 const SLOW_PERCENT: u64 = 6;
 const SLOW: Duration = Duration::from_millis(100);
@@ -193,9 +200,10 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    install(Config::from_toml_str(CONFIG)?)?;
+    let delay = std::env::var("HEDGE_DELAY").unwrap_or_else(|_| "p98".to_owned());
+    install(Config::from_toml_str(&CONFIG.replace("{delay}", &delay))?)?;
     let mut replicas = Vec::new();
     for number in 0..3 {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -226,7 +234,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let extra = run.requests.saturating_sub(CALLS as u64);
         #[allow(clippy::cast_precision_loss)]
         let extra_share = extra as f64 * 100.0 / CALLS as f64;
-        let label = if hedged { "hedge = p97" } else { "no hedge" };
+        let label = if hedged {
+            format!("hedge, delay = {delay}")
+        } else {
+            "no hedge".to_owned()
+        };
         println!(
             "{label:<22} {:>10} {:>10} {:>10} {:>10} {:>7.1}% {:>11}",
             ms(percentile(&run.latencies, 50.0)),
@@ -242,8 +254,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .iter()
         .find(|s| s.name().ends_with("::fetch_hedged"))
         .expect("registered");
-    if let Some(delay) = site.hedge_delay() {
-        println!("\nthe hedged site's p97 delay at the end: {}", ms(delay));
+    if let Some(current) = site.hedge_delay() {
+        println!("\nthe hedged site's delay at the end: {}", ms(current));
     }
     let (plain, hedged) = (&rows[0], &rows[1]);
     let ratio =
