@@ -45,14 +45,16 @@
 //!
 //! **Latency samples** (percentile delays): each success records the winning
 //! attempt's own latency (a hedge's from its start, the first attempt's from
-//! its first suspension). So the delay follows the latency of the answers the
-//! site gets, and the share of calls hedged is about one minus the
-//! percentile, plus the share that is slow beyond the healthy answers (those
-//! are hedged and their slow answers never recorded). Recording instead the
-//! time since the round began, which is only a lower bound of a cut-short
-//! attempt's latency, was tried: it pushes the percentile up by a hedge's
-//! latency whenever the rank falls among the hedged calls, and the delay
-//! crept up to several times the healthy tail (`examples/hedging.rs`).
+//! its first suspension). The delay is then a percentile of the answers the
+//! site gets, which are healthy ones once the slow calls are hedged, and the
+//! share of calls hedged is about one minus the percentile plus the share of
+//! calls slower than every healthy answer. Recording each call's whole time
+//! instead converges on the percentile of the unhedged latency, which lies in
+//! the tail that hedges are meant to cut: in `examples/hedging.rs` (2 % of
+//! calls slow, `p97`) that delay settled at 9 to 12 ms, against 5 to 6 ms for
+//! the healthy answers' p97, for the same 2.2 % of extra requests.
+//! A percentile delay only helps while the slow share is below one minus the
+//! percentile: above it, the percentile itself is a slow latency.
 
 use std::fmt;
 use std::future::{Future, poll_fn};

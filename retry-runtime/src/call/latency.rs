@@ -1,4 +1,5 @@
-//! A call site's recent successful latencies, for percentile hedge delays:
+//! A call site's recent successful latencies (each call's winning attempt;
+//! see `hedge.rs`), for percentile hedge delays:
 //! a small fixed-size histogram updated with relaxed atomic additions, no lock.
 //!
 //! **Buckets.** Log-linear on microseconds: 0 to 7 µs one bucket each, then
