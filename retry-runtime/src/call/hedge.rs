@@ -184,6 +184,28 @@ impl Controller {
         };
         let mut first = pin!(Some(make()));
         let mut first_meta = Some(meta(self.attempts, false, self.permit.take()));
+        // An attempt that answers at its first poll needs no clock, no timer
+        // and no slots: decided here, as an unhedged attempt would be.
+        let polled = poll_fn(|cx| {
+            Poll::Ready(match (first.as_mut().as_pin_mut(), &first_meta) {
+                (Some(attempt), Some(m)) => poll_in_attempt(attempt, &m.running, cx),
+                _ => Poll::Pending,
+            })
+        })
+        .await;
+        if let Poll::Ready(output) = polled {
+            first.set(None);
+            if let Some(m) = first_meta.take() {
+                return match output.into_result() {
+                    Ok(value) => self.won(&hedging, m, Duration::ZERO, value),
+                    Err(error) => {
+                        let verdict = classify(&error).into();
+                        self.permit = m.permit;
+                        self.failed(error, verdict, describe)
+                    }
+                };
+            }
+        }
         let mut hedges: Option<Pin<Box<[Slot<F>]>>> = None;
         // One timer for the round: the next hedge or the earliest timeout.
         let mut timer = pin!(None::<tokio::time::Sleep>);
@@ -192,9 +214,12 @@ impl Controller {
         let mut in_flight: u32 = 1;
         let capacity = 1 + hedging.settings.max_hedges;
         let mut hedging_on = true;
+        // The first attempt was just polled (above): not again in this wake-up.
+        let mut just_polled = true;
         loop {
             let event = poll_fn(|cx| {
-                if let (Some(attempt), Some(m)) = (first.as_mut().as_pin_mut(), &first_meta)
+                if !std::mem::take(&mut just_polled)
+                    && let (Some(attempt), Some(m)) = (first.as_mut().as_pin_mut(), &first_meta)
                     && let Poll::Ready(output) = poll_in_attempt(attempt, &m.running, cx)
                 {
                     first.set(None);
@@ -306,18 +331,11 @@ impl Controller {
                     first.set(None);
                     drop(first_meta.take());
                     drop(hedges.take());
-                    if let Some(percentile) = hedging.percentile {
-                        let latency = ended
-                            .started
-                            .or(round_start)
-                            .map_or(Duration::ZERO, |t: Instant| t.elapsed());
-                        hedging.latency.record(latency, percentile);
-                    }
-                    if attempt.is_hedge() {
-                        self.resolved.metrics.hedge_won();
-                    }
-                    self.permit = ended.permit;
-                    return self.succeeded(value);
+                    let latency = ended
+                        .started
+                        .or(round_start)
+                        .map_or(Duration::ZERO, |t: Instant| t.elapsed());
+                    return self.won(&hedging, ended, latency, value);
                 }
                 Ok(Err(error)) => {
                     let verdict = classify(&error).into();
@@ -349,6 +367,25 @@ impl Controller {
             }
         }
     }
+    /// A round's success: its latency recorded (for a percentile delay), a
+    /// hedge's win counted, the winner's outcome to the breaker.
+    fn won<O: ReturnsResult, X>(
+        &mut self,
+        hedging: &Hedging,
+        winner: Meta,
+        latency: Duration,
+        value: O::Ok,
+    ) -> ControlFlow<O, X> {
+        if let Some(percentile) = hedging.percentile {
+            hedging.latency.record(latency, percentile);
+        }
+        if winner.attempt().is_hedge() {
+            self.resolved.metrics.hedge_won();
+        }
+        self.permit = winner.permit;
+        self.succeeded(value)
+    }
+
     /// The checks a hedge passes before it starts, in the order of a retry's:
     /// attempts left, the deadline, the breaker's permit, the budget. On
     /// success the hedge is counted as an attempt and announced.
