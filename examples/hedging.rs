@@ -191,7 +191,11 @@ async fn drive(replicas: &Arc<Replicas>, calls: usize, hedged: bool) -> Run {
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
@@ -258,8 +262,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("\nthe hedged site's delay at the end: {}", ms(current));
     }
     let (plain, hedged) = (&rows[0], &rows[1]);
-    let ratio =
-        percentile(&plain.latencies, 99.9).as_secs_f64() / percentile(&hedged.latencies, 99.9).as_secs_f64();
+    let ratio = percentile(&plain.latencies, 99.9).as_secs_f64()
+        / percentile(&hedged.latencies, 99.9).as_secs_f64();
     println!("p99.9 without hedging / with: {ratio:.1}x");
     Ok(())
 }

@@ -103,11 +103,20 @@ impl Subscriber for Spans {
 impl Spans {
     fn attempts(&self) -> Vec<SeenSpan> {
         let seen = self.seen.lock().unwrap();
-        seen.iter().filter(|s| s.name == "retry.attempt").cloned().collect()
+        seen.iter()
+            .filter(|s| s.name == "retry.attempt")
+            .cloned()
+            .collect()
     }
 
     fn id_of(&self, name: &str) -> u64 {
-        self.seen.lock().unwrap().iter().find(|s| s.name == name).unwrap().id
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap()
+            .id
     }
 }
 
@@ -135,7 +144,11 @@ async fn three_attempts_make_three_spans_under_the_callers_span() {
     for (i, span) in attempts.iter().enumerate() {
         assert_eq!(span.target, "retry_runtime");
         assert_eq!(span.level, Level::DEBUG);
-        assert_eq!(span.parent, Some(request), "child of the caller's span: {span:?}");
+        assert_eq!(
+            span.parent,
+            Some(request),
+            "child of the caller's span: {span:?}"
+        );
         assert_eq!(span.fields["attempt"], (i + 1).to_string());
         assert_eq!(span.fields["hedge"], "false");
         assert!(span.fields["call_site"].ends_with("::flaky"), "{span:?}");

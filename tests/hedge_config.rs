@@ -50,7 +50,11 @@ fn every_key_is_read() {
     );
     let kv = config.hedge("kv").unwrap();
     assert_eq!(kv.delay, HedgeDelay::Fixed(Duration::from_millis(40)));
-    assert_eq!(kv.max_hedges, HedgeSettings::DEFAULT.max_hedges, "default 1");
+    assert_eq!(
+        kv.max_hedges,
+        HedgeSettings::DEFAULT.max_hedges,
+        "default 1"
+    );
     assert_eq!(kv.min_samples, 100, "default 100");
 }
 
@@ -72,7 +76,10 @@ fn a_hedge_inherits_from_its_base_and_from_default() {
     )
     .unwrap();
     let reads = config.hedge("reads").unwrap();
-    assert_eq!((reads.delay, reads.max_hedges, reads.min_samples), (HedgeDelay::Percentile(90.0), 2, 50));
+    assert_eq!(
+        (reads.delay, reads.max_hedges, reads.min_samples),
+        (HedgeDelay::Percentile(90.0), 2, 50)
+    );
     let writes = config.hedge("writes").unwrap();
     assert_eq!(
         (writes.delay, writes.max_hedges, writes.min_samples),
@@ -87,26 +94,74 @@ fn delay_out_of_range_or_unreadable() {
         "hedges.a.delay",
         &["from p90 to p99.9", "got p89", "line 2"],
     );
-    only_problem("[hedges.a]\ndelay = \"p99.95\"", "hedges.a.delay", &["at most one decimal"]);
-    only_problem("[hedges.a]\ndelay = \"p100\"", "hedges.a.delay", &["from p90 to p99.9"]);
-    only_problem("[hedges.a]\ndelay = \"pfast\"", "hedges.a.delay", &["invalid percentile", "\"p95\""]);
-    only_problem("[hedges.a]\ndelay = \"0s\"", "hedges.a.delay", &["more than 0s"]);
-    only_problem("[hedges.a]\ndelay = \"2m\"", "hedges.a.delay", &["at most 1m"]);
-    only_problem("[hedges.a]\ndelay = \"soon\"", "hedges.a.delay", &["invalid delay", "\"40ms\""]);
-    only_problem("[hedges.a]\ndelay = 40", "hedges.a.delay", &["invalid type"]);
+    only_problem(
+        "[hedges.a]\ndelay = \"p99.95\"",
+        "hedges.a.delay",
+        &["at most one decimal"],
+    );
+    only_problem(
+        "[hedges.a]\ndelay = \"p100\"",
+        "hedges.a.delay",
+        &["from p90 to p99.9"],
+    );
+    only_problem(
+        "[hedges.a]\ndelay = \"pfast\"",
+        "hedges.a.delay",
+        &["invalid percentile", "\"p95\""],
+    );
+    only_problem(
+        "[hedges.a]\ndelay = \"0s\"",
+        "hedges.a.delay",
+        &["more than 0s"],
+    );
+    only_problem(
+        "[hedges.a]\ndelay = \"2m\"",
+        "hedges.a.delay",
+        &["at most 1m"],
+    );
+    only_problem(
+        "[hedges.a]\ndelay = \"soon\"",
+        "hedges.a.delay",
+        &["invalid delay", "\"40ms\""],
+    );
+    only_problem(
+        "[hedges.a]\ndelay = 40",
+        "hedges.a.delay",
+        &["invalid type"],
+    );
 }
 
 #[test]
 fn max_hedges_is_from_1_to_10() {
-    only_problem("[hedges.a]\nmax_hedges = 0", "hedges.a.max_hedges", &["from 1 to 10", "got 0"]);
-    only_problem("[hedges.a]\nmax_hedges = 11", "hedges.a.max_hedges", &["from 1 to 10", "got 11"]);
-    only_problem("[hedges.a]\nmax_hedges = -1", "hedges.a.max_hedges", &["invalid value"]);
+    only_problem(
+        "[hedges.a]\nmax_hedges = 0",
+        "hedges.a.max_hedges",
+        &["from 1 to 10", "got 0"],
+    );
+    only_problem(
+        "[hedges.a]\nmax_hedges = 11",
+        "hedges.a.max_hedges",
+        &["from 1 to 10", "got 11"],
+    );
+    only_problem(
+        "[hedges.a]\nmax_hedges = -1",
+        "hedges.a.max_hedges",
+        &["invalid value"],
+    );
 }
 
 #[test]
 fn min_samples_is_from_1_to_1000() {
-    only_problem("[hedges.a]\nmin_samples = 0", "hedges.a.min_samples", &["from 1 to 1000", "got 0"]);
-    only_problem("[hedges.a]\nmin_samples = 5000", "hedges.a.min_samples", &["got 5000"]);
+    only_problem(
+        "[hedges.a]\nmin_samples = 0",
+        "hedges.a.min_samples",
+        &["from 1 to 1000", "got 0"],
+    );
+    only_problem(
+        "[hedges.a]\nmin_samples = 5000",
+        "hedges.a.min_samples",
+        &["got 5000"],
+    );
 }
 
 #[test]
@@ -116,8 +171,16 @@ fn unknown_keys_base_and_section_get_did_you_mean() {
         "hedges.a.max_hedge",
         &["unknown key", "did you mean `max_hedges`?"],
     );
-    only_problem("[hedges.a]\ndelays = \"p95\"", "hedges.a.delays", &["did you mean `delay`?"]);
-    only_problem("[hedgs.a]\ndelay = \"p95\"", "hedgs", &["did you mean `hedges`?"]);
+    only_problem(
+        "[hedges.a]\ndelays = \"p95\"",
+        "hedges.a.delays",
+        &["did you mean `delay`?"],
+    );
+    only_problem(
+        "[hedgs.a]\ndelay = \"p95\"",
+        "hedgs",
+        &["did you mean `hedges`?"],
+    );
     only_problem(
         "[hedges.a]\nbase = \"serch\"\n[hedges.search]\ndelay = \"p95\"",
         "hedges.a.base",
@@ -131,7 +194,12 @@ fn every_problem_is_reported_at_once() {
     let paths: Vec<&str> = err.problems().iter().map(|p| p.path()).collect();
     assert_eq!(
         paths,
-        ["hedges.a.delay", "hedges.a.max_hedges", "hedges.a.min_samples", "hedges.a.colour"],
+        [
+            "hedges.a.delay",
+            "hedges.a.max_hedges",
+            "hedges.a.min_samples",
+            "hedges.a.colour"
+        ],
         "in the order of the file"
     );
 }
@@ -153,13 +221,31 @@ fn the_errors_read_well() {
 #[test]
 fn the_builder_checks_hedges_like_a_file() {
     let ok = Config::builder()
-        .hedge("kv", HedgeSettings { max_hedges: 2, ..HedgeSettings::DEFAULT })
+        .hedge(
+            "kv",
+            HedgeSettings {
+                max_hedges: 2,
+                ..HedgeSettings::DEFAULT
+            },
+        )
         .build()
         .unwrap();
     assert_eq!(ok.hedge("kv").unwrap().max_hedges, 2);
     let err = Config::builder()
-        .hedge("a", HedgeSettings { delay: HedgeDelay::Percentile(50.0), ..HedgeSettings::DEFAULT })
-        .hedge("b", HedgeSettings { min_samples: 0, ..HedgeSettings::DEFAULT })
+        .hedge(
+            "a",
+            HedgeSettings {
+                delay: HedgeDelay::Percentile(50.0),
+                ..HedgeSettings::DEFAULT
+            },
+        )
+        .hedge(
+            "b",
+            HedgeSettings {
+                min_samples: 0,
+                ..HedgeSettings::DEFAULT
+            },
+        )
         .build()
         .unwrap_err();
     let paths: Vec<&str> = err.problems().iter().map(|p| p.path()).collect();
@@ -178,12 +264,24 @@ fn install_names_an_undefined_hedge_with_the_other_undefined_names() {
     let InstallError::UndefinedNames { missing } = &err else {
         panic!("expected undefined names, got {err}");
     };
-    let names: Vec<(String, &str)> = missing.iter().map(|m| (m.kind.to_string(), m.name)).collect();
+    let names: Vec<(String, &str)> = missing
+        .iter()
+        .map(|m| (m.kind.to_string(), m.name))
+        .collect();
     assert_eq!(
         names,
-        [("policy".to_owned(), "nowhere"), ("hedge".to_owned(), "undefined-hedge")]
+        [
+            ("policy".to_owned(), "nowhere"),
+            ("hedge".to_owned(), "undefined-hedge")
+        ]
     );
     let text = err.to_string();
-    assert!(text.contains("hedge `undefined-hedge`, used by hedge_config::uses_undefined_names"), "{text}");
-    assert!(text.contains("add a `[hedges.undefined-hedge]` table"), "{text}");
+    assert!(
+        text.contains("hedge `undefined-hedge`, used by hedge_config::uses_undefined_names"),
+        "{text}"
+    );
+    assert!(
+        text.contains("add a `[hedges.undefined-hedge]` table"),
+        "{text}"
+    );
 }

@@ -23,14 +23,21 @@ async fn vendor_search() -> std::io::Result<u8> {
 async fn a_librarys_hedge_is_filled_in_and_the_application_may_replace_it() {
     retry_runtime::check_defaults().expect("valid defaults");
     install(Config::builtin()).expect("the library's hedge fills the name in");
-    let hedge = *retry_runtime::current_config().hedge("vendor-search").unwrap();
+    let hedge = *retry_runtime::current_config()
+        .hedge("vendor-search")
+        .unwrap();
     assert_eq!(hedge.delay, HedgeDelay::Fixed(Duration::from_millis(25)));
     assert_eq!(hedge.max_hedges, 2);
     assert_eq!(vendor_search().await.unwrap(), 1);
 
     let own = Config::from_toml_str("[hedges.vendor-search]\ndelay = \"p99\"").unwrap();
     install(own).expect("installs");
-    let hedge = *retry_runtime::current_config().hedge("vendor-search").unwrap();
+    let hedge = *retry_runtime::current_config()
+        .hedge("vendor-search")
+        .unwrap();
     assert_eq!(hedge.delay, HedgeDelay::Percentile(99.0));
-    assert_eq!(hedge.max_hedges, 1, "the application's table replaces the library's whole");
+    assert_eq!(
+        hedge.max_hedges, 1,
+        "the application's table replaces the library's whole"
+    );
 }

@@ -49,7 +49,9 @@ fn counters(recorder: &metrics_util::debugging::Snapshotter) -> HashMap<String, 
 fn hedges_sent_and_won_are_counted_and_each_hedge_is_a_debug_event() {
     let recorder = DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
-    recorder.install().expect("the only recorder of this binary");
+    recorder
+        .install()
+        .expect("the only recorder of this binary");
     install(Config::from_toml_str(CONFIG).unwrap()).unwrap();
     let events = capture::Capture::default();
     let _default = tracing::subscriber::set_default(events.clone());
@@ -59,9 +61,18 @@ fn hedges_sent_and_won_are_counted_and_each_hedge_is_a_debug_event() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        assert!(!call(10).await.unwrap(), "answered before the delay: no hedge");
-        assert!(call(1000).await.unwrap(), "the hedge sent at 20 ms answers at 25 ms");
-        assert!(!call(22).await.unwrap(), "a hedge is sent at 20 ms, the first answers at 22 ms");
+        assert!(
+            !call(10).await.unwrap(),
+            "answered before the delay: no hedge"
+        );
+        assert!(
+            call(1000).await.unwrap(),
+            "the hedge sent at 20 ms answers at 25 ms"
+        );
+        assert!(
+            !call(22).await.unwrap(),
+            "a hedge is sent at 20 ms, the first answers at 22 ms"
+        );
     });
     let counters = counters(&snapshotter);
     assert_eq!(counters["retry_hedges_total"], 2);

@@ -199,9 +199,17 @@ async fn a_hedge_starts_at_the_delay_and_the_first_success_wins() {
     setup();
     let server = Server::new(&[Step::Ok(1000), Step::Ok(10)]);
     assert_eq!(fixed(&server).await, Ok(2));
-    assert_eq!(server.since(), 60, "the hedge answered 10 ms after it started at 50 ms");
+    assert_eq!(
+        server.since(),
+        60,
+        "the hedge answered 10 ms after it started at 50 ms"
+    );
     assert_eq!(server.started(), [(1, false, 0), (2, true, 50)]);
-    assert_eq!(server.cancelled(), 1, "the slow first attempt was dropped before the call returned");
+    assert_eq!(
+        server.cancelled(),
+        1,
+        "the slow first attempt was dropped before the call returned"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -229,7 +237,11 @@ async fn hedges_in_flight_are_bounded_by_max_hedges() {
         [(1, false, 0), (2, true, 10), (3, true, 20)],
         "two hedges (max_hedges = 2), one delay apart, and no more"
     );
-    assert_eq!(server.cancelled(), 2, "both hedges dropped when the first answered");
+    assert_eq!(
+        server.cancelled(),
+        2,
+        "both hedges dropped when the first answered"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -249,7 +261,10 @@ async fn a_transient_failure_beside_others_waits_and_frees_a_place_one_delay_lat
     // freed place goes to the next hedge one delay later, at 110.
     let server = Server::new(&[Step::Ok(1000), Step::Busy(10), Step::Ok(5)]);
     assert_eq!(fixed(&server).await, Ok(3));
-    assert_eq!(server.started(), [(1, false, 0), (2, true, 50), (3, true, 110)]);
+    assert_eq!(
+        server.started(),
+        [(1, false, 0), (2, true, 50), (3, true, 110)]
+    );
     assert_eq!(server.since(), 115);
 }
 
@@ -259,11 +274,21 @@ async fn when_every_attempt_failed_the_retry_loop_backs_off_then_hedges_again() 
     // 1 fails at 100 while 2 (the hedge sent at 50) runs: the call waits. 2
     // fails at 120: none left, so the loop sleeps its 200 ms backoff and
     // starts a new round at 320, whose first attempt is hedged at 370.
-    let server = Server::new(&[Step::Busy(100), Step::Busy(70), Step::Ok(1000), Step::Ok(10)]);
+    let server = Server::new(&[
+        Step::Busy(100),
+        Step::Busy(70),
+        Step::Ok(1000),
+        Step::Ok(10),
+    ]);
     assert_eq!(fixed(&server).await, Ok(4));
     assert_eq!(
         server.started(),
-        [(1, false, 0), (2, true, 50), (3, false, 320), (4, true, 370)]
+        [
+            (1, false, 0),
+            (2, true, 50),
+            (3, false, 320),
+            (4, true, 370)
+        ]
     );
     assert_eq!(server.since(), 380);
 }
@@ -314,7 +339,11 @@ async fn a_refused_breaker_permit_means_no_hedge_not_a_failed_call() {
     tokio::time::advance(ms(1000)).await;
     let server = Server::new(&[Step::Ok(300)]);
     assert_eq!(trial(&server).await, Ok(1));
-    assert_eq!(server.started(), [(1, false, 0)], "the half-open breaker's one place is the first attempt's");
+    assert_eq!(
+        server.started(),
+        [(1, false, 0)],
+        "the half-open breaker's one place is the first attempt's"
+    );
     assert_eq!(
         retry_runtime::breaker("trial").unwrap().state(),
         retry_runtime::BreakerState::Closed
@@ -333,13 +362,20 @@ async fn each_hedge_has_its_own_attempt_timeout() {
     let result = timed(&server).await;
     // 1 times out at 100, 2 (the hedge sent at 30) at 130: the round has
     // failed; after the 200 ms backoff, 3 starts at 330 and times out at 430.
-    assert_eq!(server.started(), [(1, false, 0), (2, true, 30), (3, false, 330)]);
+    assert_eq!(
+        server.started(),
+        [(1, false, 0), (2, true, 30), (3, false, 330)]
+    );
     assert_eq!(server.since(), 430);
     match result {
         Err(ApiError::Refused(text)) => assert!(text.contains("attempt 3"), "{text}"),
         other => panic!("expected the last attempt's timeout, got {other:?}"),
     }
-    assert_eq!(server.cancelled(), 3, "each attempt was cancelled by its timeout");
+    assert_eq!(
+        server.cancelled(),
+        3,
+        "each attempt was cancelled by its timeout"
+    );
 }
 
 #[retryable(policy = "deadline", hedge = "deadline", idempotent)]
@@ -378,14 +414,22 @@ async fn a_percentile_delay_waits_for_min_samples_then_hedges_at_the_percentile(
     assert_eq!(site.hedge_delay(), None, "9 latencies < min_samples = 10");
     let slow = Server::new(&[Step::Ok(1000)]);
     assert_eq!(percentile(&slow).await, Ok(1));
-    assert_eq!(slow.started(), [(1, false, 0)], "no hedge before min_samples");
+    assert_eq!(
+        slow.started(),
+        [(1, false, 0)],
+        "no hedge before min_samples"
+    );
     // p90 of nine 10 ms and one 1 s: 10 ms's bucket, reported as its upper
     // bound, 10.24 ms (at most 1/8 above).
     assert_eq!(site.hedge_delay(), Some(Duration::from_micros(10_240)));
     let slow = Server::new(&[Step::Ok(1000), Step::Ok(10)]);
     assert_eq!(percentile(&slow).await, Ok(2));
     // tokio's timer has millisecond resolution and rounds up: 10.24 ms fires at 11.
-    assert_eq!(slow.started(), [(1, false, 0), (2, true, 11)], "hedged at 10.24 ms");
+    assert_eq!(
+        slow.started(),
+        [(1, false, 0), (2, true, 11)],
+        "hedged at 10.24 ms"
+    );
 }
 
 #[retryable(policy = "nested-inner")]
@@ -409,15 +453,22 @@ async fn a_nested_call_inside_a_hedge_makes_one_attempt() {
     let server = Server::new(&[Step::Busy(100)]);
     let calls = AtomicU32::new(0);
     let result = outer(&server, &calls).await;
-    assert_eq!(calls.load(Ordering::SeqCst), 1, "the inner call made one attempt, not three");
-    assert_eq!(result, Err(ApiError::Busy(1)), "attempt 1 failed last, at 100 ms");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "the inner call made one attempt, not three"
+    );
+    assert_eq!(
+        result,
+        Err(ApiError::Busy(1)),
+        "attempt 1 failed last, at 100 ms"
+    );
 }
 
 #[retryable(policy = "hedged", hedge = "fixed", idempotent)]
-async fn which(_server: &Server) -> Result<(u32, bool, Option<(u32, bool)>), ApiError> {
+async fn which(_server: &Server) -> Result<(u32, bool), ApiError> {
     let me = current_attempt().unwrap();
-    // A body sees its own attempt; a nested call's body sees the nested one.
-    Ok((me.number(), me.is_hedge(), None))
+    Ok((me.number(), me.is_hedge()))
 }
 
 #[tokio::test(start_paused = true)]
@@ -425,7 +476,7 @@ async fn current_attempt_is_none_outside_and_the_attempt_inside() {
     setup();
     assert_eq!(current_attempt(), None);
     let server = Server::new(&[Step::Ok(0)]);
-    assert_eq!(which(&server).await, Ok((1, false, None)));
+    assert_eq!(which(&server).await, Ok((1, false)));
     assert_eq!(current_attempt(), None, "restored after the call");
 }
 
@@ -444,7 +495,11 @@ impl Future for StaysPut {
         let address = std::ptr::from_ref::<Self>(&self) as usize;
         // SAFETY: only plain fields are written; nothing is moved out.
         let this = unsafe { self.get_unchecked_mut() };
-        assert_eq!(*this.at.get_or_insert(address), address, "moved while pinned");
+        assert_eq!(
+            *this.at.get_or_insert(address),
+            address,
+            "moved while pinned"
+        );
         this.polls += 1;
         if this.polls == 5 {
             return Poll::Ready(address);
@@ -461,7 +516,11 @@ async fn pinned(server: &Server) -> Result<u32, ApiError> {
         return server.serve().await;
     }
     // The hedge (in the boxed slots) sleeps between polls of its future.
-    let mut check = std::pin::pin!(StaysPut { at: None, polls: 0, _pinned: PhantomPinned });
+    let mut check = std::pin::pin!(StaysPut {
+        at: None,
+        polls: 0,
+        _pinned: PhantomPinned
+    });
     for _ in 0..4 {
         std::future::poll_fn(|cx| match check.as_mut().poll(cx) {
             Poll::Ready(_) => Poll::Ready(()),

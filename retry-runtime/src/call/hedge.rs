@@ -261,7 +261,12 @@ impl Controller {
                 if let Some(slots) = hedges.as_mut() {
                     let mut slots = slots.as_mut();
                     for index in 0..slots.len() {
-                        earlier(slot(slots.as_mut(), index).1.as_ref().and_then(|m| m.deadline));
+                        earlier(
+                            slot(slots.as_mut(), index)
+                                .1
+                                .as_ref()
+                                .and_then(|m| m.deadline),
+                        );
                     }
                 }
                 let Some(next) = next else {
@@ -310,7 +315,14 @@ impl Controller {
                         match self.hedge_permit(&hedging) {
                             Ok(permit) => {
                                 let m = meta(self.attempts, true, permit);
-                                place(first.as_mut(), &mut first_meta, &mut hedges, make(), m, &hedging);
+                                place(
+                                    first.as_mut(),
+                                    &mut first_meta,
+                                    &mut hedges,
+                                    make(),
+                                    m,
+                                    &hedging,
+                                );
                                 in_flight += 1;
                             }
                             Err(_) => hedging_on = false,

@@ -157,7 +157,10 @@ mod tests {
             assert!(b >= last && b < BUCKETS, "{micros} µs -> bucket {b}");
             last = b;
             let upper = upper_bound(b);
-            assert!(upper > micros, "{micros} µs above its bucket's bound {upper}");
+            assert!(
+                upper > micros,
+                "{micros} µs above its bucket's bound {upper}"
+            );
             assert!(
                 (upper - 1 - micros) * 8 <= micros.max(8),
                 "{micros} µs: bound {upper} more than 1/8 above"
@@ -173,13 +176,20 @@ mod tests {
             let d = if i % 50 == 0 { 100_000 } else { 1_000 };
             latency.record(Duration::from_micros(d), 950);
         }
-        assert_eq!(latency.delay(950, 100), None, "99 samples < min_samples 100");
+        assert_eq!(
+            latency.delay(950, 100),
+            None,
+            "99 samples < min_samples 100"
+        );
         latency.record(Duration::from_micros(1_000), 950);
         // 98 % at 1 ms: p95 is in 1 ms's bucket (1000 µs: octave 9, upper 1024).
         assert_eq!(latency.delay(950, 100), Some(Duration::from_micros(1024)));
         // p99 reaches the 100 ms samples.
         let p99 = latency.delay(990, 100).unwrap();
-        assert!(p99 >= Duration::from_millis(100) && p99 <= Duration::from_micros(112_500), "{p99:?}");
+        assert!(
+            p99 >= Duration::from_millis(100) && p99 <= Duration::from_micros(112_500),
+            "{p99:?}"
+        );
     }
 
     #[test]

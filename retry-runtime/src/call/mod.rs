@@ -19,5 +19,5 @@
 pub(crate) mod attempt;
 pub(crate) mod controller;
 pub(crate) mod hedge;
-pub(crate) mod latency;
 pub(crate) mod key;
+pub(crate) mod latency;

@@ -3,7 +3,9 @@
 use super::check::Check;
 use super::check::Table;
 use super::error::Problem;
-use super::raw::{Dur, Limit, RawBreaker, RawBudget, RawHedge, RawHedgeDelay, RawPolicy, WindowKind};
+use super::raw::{
+    Dur, Limit, RawBreaker, RawBudget, RawHedge, RawHedgeDelay, RawPolicy, WindowKind,
+};
 use super::resolve::{BREAKERS, BUDGETS, HEDGES, POLICIES, Section};
 use super::{BreakerSettings, BudgetSettings, Config, ConfigError, HedgeSettings, Window};
 use crate::Policy;

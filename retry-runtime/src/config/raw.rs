@@ -497,7 +497,9 @@ impl<'de> Deserialize<'de> for RawHedgeDelay {
                     })
             }
         }
-        deserializer.deserialize_str(DelayVisitor).map(RawHedgeDelay)
+        deserializer
+            .deserialize_str(DelayVisitor)
+            .map(RawHedgeDelay)
     }
 }
 

@@ -9,11 +9,11 @@ use super::live::{GENERATION, LIVE};
 use super::objects::{
     NameKind, live_breaker, live_budget, live_keyed, objects, settings_or_default,
 };
-use crate::call::latency::Latency;
-use crate::{HedgeDelay, HedgeSettings, Policy};
 use crate::breaker::Breaker;
 use crate::breaker::keyed::KeyedBreakers;
 use crate::budget::Budget;
+use crate::call::latency::Latency;
+use crate::{HedgeDelay, HedgeSettings, Policy};
 
 #[linkme::distributed_slice]
 #[doc(hidden)]

@@ -16,8 +16,8 @@ mod live;
 mod objects;
 mod snapshot;
 
-pub(crate) use call_site::{Hedging, Resolved};
 pub use call_site::{CALL_SITES, CallSite, call_sites};
+pub(crate) use call_site::{Hedging, Resolved};
 pub use handles::{BreakerHandle, BudgetHandle, breaker, breaker_for, budget, first_admitting};
 pub use install::{InstallError, SyncTimeout, UndefinedName, install, reset_state};
 pub use live::current_config;
