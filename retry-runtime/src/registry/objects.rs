@@ -123,7 +123,7 @@ pub(super) fn live_budget(
     )
 }
 
-/// The three kinds of named things a call site uses.
+/// The kinds of named things a call site uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum NameKind {
     /// A retry policy, `[policies.NAME]`.
