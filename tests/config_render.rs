@@ -64,6 +64,19 @@ retry_ratio = 0.125
 ttl = "60s"
 min_retries_per_sec = 100000
 retry_ratio = 1000.0
+
+[hedges.fixed]
+delay = "40ms 7ns"
+max_hedges = 3
+min_samples = 5
+
+[hedges.tail]
+delay = "p99.9"
+
+[hedges.heir]
+base = "tail"
+delay = "p90"
+max_hedges = 10
 "#;
 
 #[test]
@@ -86,6 +99,15 @@ fn every_key_reads_back_to_the_same_config() {
         "{text}"
     );
     assert!(text.contains("slow_call_duration = \"none\""), "{text}");
+    assert!(
+        text.contains("[hedges.fixed]\ndelay = \"40ms 7ns\"\nmax_hedges = 3\nmin_samples = 5"),
+        "{text}"
+    );
+    assert!(text.contains("[hedges.tail]\ndelay = \"p99.9\""), "{text}");
+    assert!(
+        text.contains("[hedges.heir]\ndelay = \"p90\"\nmax_hedges = 10"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -95,7 +117,7 @@ fn the_presets_read_back() {
     assert_eq!(Config::from_toml_str(&text).unwrap(), presets);
     assert_eq!(
         text.matches("\n[").count() + 1,
-        5,
-        "3 policies, 1 breaker, 1 budget: {text}"
+        6,
+        "3 policies, 1 breaker, 1 budget, 1 hedge: {text}"
     );
 }

@@ -20,9 +20,11 @@
 //!    [`ManualClock`](crate::ManualClock).
 //! 8. [Testing](testing): the paused clock, fresh state per test, a test config.
 //! 9. [Observability](observability): `tracing` events, metrics, snapshots.
-//! 10. [Operating it](operating): the admin router and its dashboard, recent
+//! 10. [Hedging](hedging): cutting the latency tail by sending a slow attempt's
+//!     request again, what the compiler checks, and what it measured.
+//! 11. [Operating it](operating): the admin router and its dashboard, recent
 //!     events, hot reload, and what the logs show during an outage.
-//! 11. [Decisions](decisions): what it costs, and why things are the way they are.
+//! 12. [Decisions](decisions): what it costs, and why things are the way they are.
 //!
 //! The attribute's full reference (every key, every compile-time rule, the
 //! expansion) is the documentation of [`retryable`](macro@crate::retryable).
@@ -60,6 +62,9 @@ pub mod testing {}
 
 #[doc = include_str!("../docs/guide/09-observability.md")]
 pub mod observability {}
+
+#[doc = include_str!("../docs/guide/11-hedging.md")]
+pub mod hedging {}
 
 #[doc = include_str!("../docs/guide/12-operating.md")]
 pub mod operating {}

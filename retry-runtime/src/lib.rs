@@ -71,7 +71,8 @@
 //! `self: Pin<&mut Self>` without `idempotent`; a by-value argument that is not
 //! `Clone` (each attempt gets its own clone) or is one-shot (`impl FnOnce`); an
 //! error type without [`Classify`] (unless `retry_if` is given) or
-//! `From<Rejected>`; attribute mistakes, all reported in one build.
+//! `From<Rejected>`; `hedge` without `idempotent`, with a `&mut` receiver or
+//! argument, or on a sync `fn`; attribute mistakes, all reported in one build.
 //!
 //! # At run time
 //!
@@ -84,6 +85,8 @@
 //! - Breakers: [`breaker`] gives a [`BreakerHandle`] with its [`BreakerState`],
 //!   [`BreakerMetrics`] and `force_open`, `disable`, `reset`.
 //! - Budgets: [`budget`] gives a [`BudgetHandle`] with its balance.
+//! - Hedging: `hedge = "<name>"` runs a second attempt beside a slow one
+//!   ([`HedgeSettings`]); a body routes its attempts with [`current_attempt`].
 //! - [`Config`] (TOML or serde), [`install`], [`call_sites`], [`snapshot`],
 //!   [`current_config`]. Without any configuration the built-in presets serve
 //!   ([`Config::builtin`]).
@@ -92,7 +95,10 @@
 //!
 //! `tracing` events for each retry (`INFO`), give-up (`WARN`), call rejected by
 //! an open breaker (`DEBUG`) and breaker transition (`WARN` when a rate trips
-//! it, `INFO` otherwise); none on the success path. During a storm a call
+//! it, `INFO` otherwise); none on the success path but a `DEBUG` event for
+//! each hedge sent. Each attempt runs inside a `retry.attempt` span (`DEBUG`,
+//! target `retry_runtime`, fields `call_site`, `attempt`, `hedge`), a child of
+//! the span current where the function was called. During a storm a call
 //! site's give-ups are one `WARN` per [`QUIET_INTERVAL`] that counts the
 //! others (logged at `DEBUG`), and its rejections one `DEBUG` line per
 //! interval (the others at `TRACE`). Errors show by their `Display`. With the
@@ -135,8 +141,8 @@
 //! [config](guide::config) (every key, preset and default),
 //! [keyed breakers, fallback and failover](guide::keyed_breakers_and_fallback),
 //! [sync code](guide::sync_code), [testing](guide::testing),
-//! [observability](guide::observability), [operating it](guide::operating)
-//! and [decisions](guide::decisions).
+//! [observability](guide::observability), [hedging](guide::hedging),
+//! [operating it](guide::operating) and [decisions](guide::decisions).
 //! The attribute's full reference is [`retryable`](macro@retryable).
 //!
 #![warn(missing_docs)]
@@ -162,12 +168,16 @@ mod shard;
 pub mod __private;
 
 pub use breaker::{BreakerMetrics, BreakerState};
+pub use call::attempt::{Attempt, current_attempt};
 pub use classify::{Class, Classify};
 pub use clock::ManualClock;
 pub use config::defaults::{
     Defaults, DefaultsError, DefaultsProblem, check_defaults, registered_defaults,
 };
-pub use config::{BreakerSettings, BudgetSettings, Config, ConfigBuilder, ConfigError, Window};
+pub use config::{
+    BreakerSettings, BudgetSettings, Config, ConfigBuilder, ConfigError, HedgeDelay, HedgeSettings,
+    Window,
+};
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub use integrations::http;

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::attempt::{Attempt, Running};
 use crate::breaker::{Breaker, Outcome, Permit};
 pub use crate::classify::Verdict;
 use crate::registry::{CallSite, Resolved};
@@ -23,21 +24,21 @@ use crate::{Class, Nested, Rejected};
 /// The state of one call to a `#[retryable]` function.
 #[doc(hidden)]
 pub struct Controller {
-    site: &'static CallSite,
+    pub(super) site: &'static CallSite,
     /// The site's policy, breaker and budget as they were when the call started:
     /// an `install` during the call does not change them.
-    resolved: &'static Resolved,
+    pub(super) resolved: &'static Resolved,
     /// Attempts started so far.
-    attempts: u32,
+    pub(super) attempts: u32,
     /// When the call started; read only when the policy has a deadline.
-    started: Option<Instant>,
+    pub(super) started: Option<Instant>,
     /// The backoff delay (before jitter) of the previous retry.
     previous_delay: Duration,
     /// The breaker's permission for the next attempt, taken after the backoff sleep.
-    permit: Option<Permit>,
+    pub(super) permit: Option<Permit>,
     /// The call runs inside another call's attempt under `nested = "single"`:
     /// one attempt, the outer call retries.
-    single: bool,
+    pub(super) single: bool,
     /// The call's keyed breaker instance (`breaker_key`), used instead of the
     /// named breaker; held for the whole call, so eviction cannot free it.
     keyed: Option<Arc<Breaker>>,
@@ -118,20 +119,30 @@ impl Drop for AttemptScope {
 /// call awaited in it (polled on the same task, so on the same thread, within
 /// this poll) sees that it is nested. A spawned task is another task, polled
 /// elsewhere or, on this thread, with another task id.
-struct InAttempt<'a, F> {
-    attempt: Pin<&'a mut F>,
-    /// The task that polls the attempt, read once when it starts.
-    task: Task,
-}
+/// Each poll also enters the attempt's span and sets [`current_attempt`](crate::current_attempt).
+struct InAttempt<'a, F>(Pin<&'a mut F>, Running);
 
 impl<F: Future> Future for InAttempt<'_, F> {
     type Output = F::Output;
 
     #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let _scope = AttemptScope::enter(self.task);
-        self.attempt.as_mut().poll(cx)
+        let this = &mut *self;
+        poll_in_attempt(this.0.as_mut(), &this.1, cx)
     }
+}
+
+/// Polls an attempt inside its [`AttemptScope`] and its span, with
+/// [`current_attempt`](crate::current_attempt) set (hedged attempts too).
+#[inline]
+pub(super) fn poll_in_attempt<F: Future>(
+    attempt: Pin<&mut F>,
+    running: &Running,
+    cx: &mut Context<'_>,
+) -> Poll<F::Output> {
+    let _scope = AttemptScope::enter(running.task());
+    let _entered = running.enter();
+    attempt.poll(cx)
 }
 
 impl Controller {
@@ -175,7 +186,7 @@ impl Controller {
 
     /// A permit from the call's breaker: `None` without a breaker, `Some(None)` refused.
     #[inline]
-    fn acquire(&self, now: Option<Instant>) -> Option<Option<Permit>> {
+    pub(super) fn acquire(&self, now: Option<Instant>) -> Option<Option<Permit>> {
         match &self.keyed {
             None => self.resolved.breaker.map(|b| b.acquire(now)),
             Some(keyed) => Some(keyed.acquire_keyed(now)),
@@ -184,7 +195,7 @@ impl Controller {
 
     /// The call's breaker: its keyed instance, or the named breaker.
     #[inline]
-    fn breaker(&self) -> Option<&Breaker> {
+    pub(super) fn breaker(&self) -> Option<&Breaker> {
         match &self.keyed {
             None => self.resolved.breaker,
             Some(keyed) => Some(keyed),
@@ -195,7 +206,7 @@ impl Controller {
     /// retry's permit was taken after its backoff sleep). `Err` when the
     /// breaker refuses the call.
     #[inline]
-    fn admit(&mut self) -> Result<(), Rejected> {
+    pub(super) fn admit(&mut self) -> Result<(), Rejected> {
         self.attempts += 1;
         self.resolved.metrics.attempt();
         // The permit lives in the controller, not across the await as a local:
@@ -268,10 +279,8 @@ impl Controller {
             tokio::task::coop::consume_budget().await;
             return ControlFlow::Break(F::Output::from_err(reject(refused)));
         }
-        let attempt = InAttempt {
-            attempt,
-            task: tokio::task::try_id(),
-        };
+        let running = Running::new(self.site.name(), Attempt::new(self.attempts, false));
+        let attempt = InAttempt(attempt, running);
         let outcome = match self.resolved.policy.attempt_timeout {
             None => attempt.await.into_result(),
             Some(limit) => match tokio::time::timeout(limit, attempt).await {
@@ -315,7 +324,9 @@ impl Controller {
             return ControlFlow::Break(O::from_err(reject(refused)));
         }
         let outcome = {
-            let _scope = AttemptScope::enter(tokio::task::try_id());
+            let running = Running::new(self.site.name(), Attempt::new(self.attempts, false));
+            let _scope = AttemptScope::enter(running.task());
+            let _entered = running.enter();
             attempt()
         };
         match outcome.into_result() {
@@ -328,7 +339,7 @@ impl Controller {
     }
 
     #[inline]
-    fn succeeded<O: ReturnsResult, X>(&mut self, value: O::Ok) -> ControlFlow<O, X> {
+    pub(super) fn succeeded<O: ReturnsResult, X>(&mut self, value: O::Ok) -> ControlFlow<O, X> {
         self.record(None);
         self.resolved.metrics.ok();
         ControlFlow::Break(O::from_ok(value))
@@ -336,7 +347,7 @@ impl Controller {
 
     /// After a failed attempt: records it, then decides between a retry (with
     /// its delay) and giving up.
-    fn failed<O, E, D>(
+    pub(super) fn failed<O, E, D>(
         &mut self,
         error: E,
         verdict: Verdict,
@@ -493,7 +504,7 @@ impl Controller {
     /// Records an attempt's outcome with the breaker: `None` for a success,
     /// else the error's verdict.
     #[inline]
-    fn record(&mut self, error: Option<Verdict>) {
+    pub(super) fn record(&mut self, error: Option<Verdict>) {
         if let Some(permit) = self.permit.take()
             && let Some(breaker) = self.breaker()
         {

@@ -13,7 +13,7 @@ use crate::{Config, ConfigError};
 #[doc(hidden)]
 pub static DEFAULTS: [&'static Defaults];
 
-/// Registers default policy, breaker and budget tables for the names a
+/// Registers default policy, breaker, budget and hedge tables for the names a
 /// library's `#[retryable]` functions use, so that an application's
 /// [`install`](crate::install) does not fail on names it never heard of.
 ///
@@ -339,12 +339,14 @@ enum Settings {
     Policy(crate::Policy),
     Breaker(crate::BreakerSettings),
     Budget(crate::BudgetSettings),
+    Hedge(crate::HedgeSettings),
 }
 
 fn settings_of(config: &Config, section: &str, name: &str) -> Option<Settings> {
     match section {
         "policies" => config.policy(name).copied().map(Settings::Policy),
         "breakers" => config.breaker(name).copied().map(Settings::Breaker),
+        "hedges" => config.hedge(name).copied().map(Settings::Hedge),
         _ => config.budget(name).copied().map(Settings::Budget),
     }
 }
@@ -354,6 +356,7 @@ fn insert(config: &mut Config, name: &str, settings: Settings) {
         Settings::Policy(p) => drop(config.policies.insert(name.to_owned(), p)),
         Settings::Breaker(b) => drop(config.breakers.insert(name.to_owned(), b)),
         Settings::Budget(b) => drop(config.budgets.insert(name.to_owned(), b)),
+        Settings::Hedge(h) => drop(config.hedges.insert(name.to_owned(), h)),
     }
 }
 
@@ -472,6 +475,11 @@ fn fill(mut config: Config) -> Config {
     for (name, b) in library.budgets() {
         if builtin.budget(name).is_none() && config.budget(name).is_none() {
             config.budgets.insert(name.to_owned(), *b);
+        }
+    }
+    for (name, h) in library.hedges() {
+        if builtin.hedge(name).is_none() && config.hedge(name).is_none() {
+            config.hedges.insert(name.to_owned(), *h);
         }
     }
     config

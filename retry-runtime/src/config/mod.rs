@@ -147,7 +147,7 @@ use crate::Policy;
 
 use error::locate;
 use raw::{Entry, Failed, Leaf, RawConfig, entries_of, join};
-use resolve::{BREAKERS, BUDGETS, POLICIES, resolve_section};
+use resolve::{BREAKERS, BUDGETS, HEDGES, POLICIES, resolve_section};
 
 pub use build::ConfigBuilder;
 pub use error::{ConfigError, Location, Problem};
@@ -165,7 +165,7 @@ mod resolve;
 mod settings;
 mod suggest;
 
-pub use settings::{BreakerSettings, BudgetSettings, Window};
+pub use settings::{BreakerSettings, BudgetSettings, HedgeDelay, HedgeSettings, Window};
 
 /// A complete, validated configuration: every policy, breaker and budget by name.
 ///
@@ -193,6 +193,7 @@ pub struct Config {
     pub(crate) policies: BTreeMap<String, Policy>,
     pub(crate) breakers: BTreeMap<String, BreakerSettings>,
     pub(crate) budgets: BTreeMap<String, BudgetSettings>,
+    pub(crate) hedges: BTreeMap<String, HedgeSettings>,
 }
 
 impl Config {
@@ -222,6 +223,7 @@ impl Config {
                 .collect(),
             breakers: [("default".to_owned(), BreakerSettings::DEFAULT)].into(),
             budgets: [("default".to_owned(), BudgetSettings::DEFAULT)].into(),
+            hedges: [("default".to_owned(), HedgeSettings::DEFAULT)].into(),
         }
     }
 
@@ -413,6 +415,7 @@ impl Config {
         let names = (raw.policies.into_keys().map(|n| (POLICIES.key, n)))
             .chain(raw.breakers.into_keys().map(|n| (BREAKERS.key, n)))
             .chain(raw.budgets.into_keys().map(|n| (BUDGETS.key, n)))
+            .chain(raw.hedges.into_keys().map(|n| (HEDGES.key, n)))
             .collect();
         (config, names, problems)
     }
@@ -483,6 +486,31 @@ impl Config {
     #[must_use]
     pub fn budget(&self, name: &str) -> Option<&BudgetSettings> {
         self.budgets.get(name)
+    }
+
+    /// The hedge settings called `name` (`[hedges.NAME]`).
+    ///
+    /// ```
+    /// use retry_runtime::{Config, HedgeSettings};
+    /// assert_eq!(Config::builtin().hedge("default"), Some(&HedgeSettings::DEFAULT));
+    /// ```
+    #[must_use]
+    pub fn hedge(&self, name: &str) -> Option<&HedgeSettings> {
+        self.hedges.get(name)
+    }
+
+    /// Every hedge, by name in alphabetical order, presets included.
+    ///
+    /// ```
+    /// use retry_runtime::Config;
+    /// let config = Config::from_toml_str("[hedges.search]\ndelay = \"p99\"")?;
+    /// let names: Vec<&str> = config.hedges().map(|(name, _)| name).collect();
+    /// assert_eq!(names, ["default", "search"]);
+    /// # Ok::<(), retry_runtime::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn hedges(&self) -> impl ExactSizeIterator<Item = (&str, &HedgeSettings)> {
+        self.hedges.iter().map(|(k, v)| (k.as_str(), v))
     }
 
     /// Every policy, by name in alphabetical order, presets included.
@@ -556,6 +584,14 @@ impl Config {
             &raw.budgets,
             &failed.budgets,
             &presets.budgets,
+            problems,
+        ));
+        config.hedges.extend(resolve_section(
+            &HEDGES,
+            prefix,
+            &raw.hedges,
+            &failed.hedges,
+            &presets.hedges,
             problems,
         ));
         config

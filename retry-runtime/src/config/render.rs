@@ -9,11 +9,11 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::{BreakerSettings, BudgetSettings, Config, Window};
+use super::{BreakerSettings, BudgetSettings, Config, HedgeDelay, HedgeSettings, Window};
 use crate::{Backoff, Jitter, Nested, Policy};
 
 impl Config {
-    /// This configuration as TOML text: every policy, breaker and budget
+    /// This configuration as TOML text: every policy, breaker, budget and hedge
     /// (presets and libraries' defaults included), each with every key set,
     /// so that [`Config::from_toml_str`] reads it back to an equal `Config`.
     /// The admin router's `GET /config` serves it.
@@ -49,6 +49,10 @@ impl Config {
         for (name, budget) in &self.budgets {
             w.table("budgets", name);
             write_budget(&mut w, budget);
+        }
+        for (name, hedge) in &self.hedges {
+            w.table("hedges", name);
+            write_hedge(&mut w, hedge);
         }
         w.out
     }
@@ -117,6 +121,16 @@ fn write_budget(w: &mut Writer, b: &BudgetSettings) {
     w.duration("ttl", b.ttl);
     w.int("min_retries_per_sec", b.min_retries_per_sec);
     w.float("retry_ratio", b.retry_ratio);
+}
+
+fn write_hedge(w: &mut Writer, h: &HedgeSettings) {
+    match h.delay {
+        HedgeDelay::Fixed(delay) => w.duration("delay", delay),
+        // `p95`, `p99.9`: the percentile as the config writes it.
+        HedgeDelay::Percentile(p) => w.word("delay", &format!("p{p}")),
+    }
+    w.int("max_hedges", h.max_hedges);
+    w.int("min_samples", h.min_samples);
 }
 
 /// TOML text, one `key = value` line at a time.

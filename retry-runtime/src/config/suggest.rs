@@ -1,7 +1,7 @@
 //! Messages for operators: serde messages rewritten, "did you mean", examples.
 
 /// The three sections of a config, in the order the docs list them.
-pub(super) const SECTIONS: [&str; 3] = ["policies", "breakers", "budgets"];
+pub(super) const SECTIONS: [&str; 4] = ["policies", "breakers", "budgets", "hedges"];
 
 // ---------------------------------------------------------------------------
 // Messages
@@ -114,6 +114,9 @@ pub(super) fn example(key: &str) -> Option<&'static str> {
         "ttl" => "ttl = \"10s\"",
         "min_retries_per_sec" => "min_retries_per_sec = 10",
         "retry_ratio" => "retry_ratio = 0.2",
+        "delay" => "delay = \"p95\" (or a duration like \"40ms\")",
+        "max_hedges" => "max_hedges = 1",
+        "min_samples" => "min_samples = 100",
         _ => return None,
     })
 }

@@ -9,10 +9,11 @@ use super::live::{GENERATION, LIVE};
 use super::objects::{
     NameKind, live_breaker, live_budget, live_keyed, objects, settings_or_default,
 };
-use crate::Policy;
 use crate::breaker::Breaker;
 use crate::breaker::keyed::KeyedBreakers;
 use crate::budget::Budget;
+use crate::call::latency::Latency;
+use crate::{HedgeDelay, HedgeSettings, Policy};
 
 #[linkme::distributed_slice]
 #[doc(hidden)]
@@ -57,6 +58,11 @@ pub struct CallSite {
     pub(super) budget: &'static str,
     pub(super) idempotent: bool,
     pub(super) sync: bool,
+    /// `hedge = "<name>"`.
+    pub(super) hedge: Option<&'static str>,
+    /// Recent successful latencies, made (and leaked) by the site's first
+    /// resolution with a hedge; null until then.
+    pub(super) latency: AtomicPtr<Latency>,
     pub(super) cache: SiteCache,
 }
 
@@ -77,6 +83,32 @@ pub(crate) struct Resolved {
     pub(crate) keyed: Option<&'static KeyedBreakers>,
     pub(crate) budget: &'static Budget,
     pub(crate) metrics: crate::ops::metrics::SiteMetrics,
+    /// The site's hedge, when it names one.
+    pub(crate) hedge: Option<Hedging>,
+}
+
+/// A hedged site's settings and, for a percentile delay, its latencies.
+#[derive(Clone, Copy)]
+pub(crate) struct Hedging {
+    pub(crate) settings: HedgeSettings,
+    /// The percentile in tenths (950 for p95), or `None` for a fixed delay.
+    pub(crate) percentile: Option<u16>,
+    pub(crate) latency: &'static Latency,
+}
+
+impl Hedging {
+    /// The delay before the next hedge: the fixed one, or the percentile of
+    /// the recent latencies once `min_samples` are recorded.
+    #[inline]
+    pub(crate) fn delay(&self) -> Option<std::time::Duration> {
+        match (self.settings.delay, self.percentile) {
+            (HedgeDelay::Fixed(delay), _) => Some(delay),
+            (HedgeDelay::Percentile(_), Some(p)) => {
+                self.latency.delay(p, self.settings.min_samples)
+            }
+            (HedgeDelay::Percentile(_), None) => None,
+        }
+    }
 }
 
 impl CallSite {
@@ -103,6 +135,8 @@ impl CallSite {
             budget,
             idempotent,
             sync: false,
+            hedge: None,
+            latency: AtomicPtr::new(std::ptr::null_mut()),
             cache: SiteCache {
                 generation: AtomicU64::new(0),
                 resolved: AtomicPtr::new(std::ptr::null_mut()),
@@ -116,6 +150,40 @@ impl CallSite {
     #[must_use]
     pub const fn synchronous(self) -> CallSite {
         CallSite { sync: true, ..self }
+    }
+
+    /// Names the site's hedge (generated code only).
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn hedged(self, hedge: &'static str) -> CallSite {
+        CallSite {
+            hedge: Some(hedge),
+            ..self
+        }
+    }
+
+    /// The hedge name (`hedge = "..."`), if the function hedges.
+    ///
+    /// ```
+    /// use retry_runtime::retryable;
+    ///
+    /// #[retryable(hedge = "default", idempotent)]
+    /// async fn lookup() -> std::io::Result<u8> { Ok(1) }
+    ///
+    /// let site = retry_runtime::call_sites().iter().find(|s| s.name().ends_with("::lookup")).unwrap();
+    /// assert_eq!(site.hedge(), Some("default"));
+    /// ```
+    #[must_use]
+    pub fn hedge(&self) -> Option<&'static str> {
+        self.hedge
+    }
+
+    /// The delay after which this site sends a hedge now: the fixed delay, or
+    /// the percentile of its recent latencies (`None` before `min_samples`
+    /// are recorded, or when the site does not hedge).
+    #[must_use]
+    pub fn hedge_delay(&'static self) -> Option<std::time::Duration> {
+        self.resolve().hedge.as_ref()?.delay()
     }
 
     /// Whether the function is sync (`fn`) rather than `async fn`: its
@@ -234,6 +302,15 @@ impl CallSite {
             .breaker
             .map(|b| live_keyed(&mut objects, &config, b, self.name));
         let budget = live_budget(&mut objects, &config, self.budget, self.name);
+        let hedge = self.hedge.map(|h| {
+            *settings_or_default(
+                NameKind::Hedge,
+                h,
+                self.name,
+                |n| config.hedge(n),
+                &HedgeSettings::DEFAULT,
+            )
+        });
         let made = objects
             .resolutions
             .entry(std::ptr::from_ref(self).addr())
@@ -243,6 +320,7 @@ impl CallSite {
                 && r.breaker.map(std::ptr::from_ref) == breaker.map(std::ptr::from_ref)
                 && r.keyed.map(std::ptr::from_ref) == keyed.map(std::ptr::from_ref)
                 && std::ptr::eq(r.budget, budget)
+                && r.hedge.map(|h| h.settings) == hedge
         });
         let resolved = match seen {
             Some(resolved) => resolved,
@@ -257,6 +335,7 @@ impl CallSite {
                         self.breaker,
                         self.budget,
                     ),
+                    hedge: hedge.map(|settings| self.hedging(settings)),
                 }));
                 made.push(resolved);
                 resolved
@@ -270,6 +349,32 @@ impl CallSite {
     }
 }
 
+impl CallSite {
+    /// The site's hedging state under `settings` (called by `refresh`,
+    /// under the objects lock).
+    fn hedging(&'static self, settings: HedgeSettings) -> Hedging {
+        let percentile = match settings.delay {
+            HedgeDelay::Fixed(_) => None,
+            // Checked by the config: 90.0..=99.9 with one decimal.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            HedgeDelay::Percentile(p) => Some((p * 10.0).round() as u16),
+        };
+        // Only `refresh` writes `latency`, under the objects lock: no race.
+        let mut latency = self.latency.load(Ordering::Acquire);
+        if latency.is_null() {
+            latency = Box::into_raw(Box::new(Latency::new()));
+            self.latency.store(latency, Ordering::Release);
+        }
+        Hedging {
+            settings,
+            percentile,
+            // SAFETY: non-null, from `Box::into_raw` just above (now or in an
+            // earlier refresh), never freed nor written through: valid for 'static.
+            latency: unsafe { &*latency },
+        }
+    }
+}
+
 impl fmt::Debug for CallSite {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CallSite")
@@ -279,6 +384,7 @@ impl fmt::Debug for CallSite {
             .field("budget", &self.budget)
             .field("idempotent", &self.idempotent)
             .field("sync", &self.sync)
+            .field("hedge", &self.hedge)
             .field("file", &self.file)
             .field("line", &self.line)
             .finish_non_exhaustive()

@@ -13,7 +13,7 @@ use crate::ops::events::Via;
 
 /// Replaces the configuration, atomically, after checking it against every call site.
 ///
-/// Every name that a registered call site uses (policy, breaker, budget) must be
+/// Every name that a registered call site uses (policy, breaker, budget, hedge) must be
 /// defined by `config` (the built-in presets count as defined) or by a
 /// library's [`defaults!`](crate::defaults!), which fills in the names
 /// `config` lacks. If any is missing,
@@ -171,6 +171,11 @@ pub(super) fn undefined_names(config: &Config) -> Vec<UndefinedName> {
         if config.budget(site.budget).is_none() {
             note(NameKind::Budget, site.budget, site);
         }
+        if let Some(hedge) = site.hedge
+            && config.hedge(hedge).is_none()
+        {
+            note(NameKind::Hedge, hedge, site);
+        }
     }
     missing.sort_by_key(|m| (m.kind, m.name));
     missing
@@ -180,7 +185,7 @@ pub(super) fn undefined_names(config: &Config) -> Vec<UndefinedName> {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum InstallError {
-    /// Call sites name policies, breakers or budgets that the configuration does not define.
+    /// Call sites name policies, breakers, budgets or hedges that the configuration does not define.
     #[error("{HEADER}{}", render_missing(missing))]
     UndefinedNames {
         /// Every missing name, with the call sites that use it.
@@ -291,7 +296,7 @@ pub(super) fn render_missing(missing: &[UndefinedName]) -> String {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct UndefinedName {
-    /// Policy, breaker or budget.
+    /// Policy, breaker, budget or hedge.
     pub kind: NameKind,
     /// The name as written in the attribute.
     pub name: &'static str,

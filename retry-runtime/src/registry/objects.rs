@@ -197,8 +197,9 @@ pub(super) fn live_budget(
     )
 }
 
-/// The three kinds of named things a call site uses.
+/// The kinds of named things a call site uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum NameKind {
     /// A retry policy, `[policies.NAME]`.
     Policy,
@@ -206,6 +207,8 @@ pub enum NameKind {
     Breaker,
     /// A retry budget, `[budgets.NAME]`.
     Budget,
+    /// A hedge, `[hedges.NAME]`.
+    Hedge,
 }
 
 impl NameKind {
@@ -214,6 +217,7 @@ impl NameKind {
             NameKind::Policy => "policies",
             NameKind::Breaker => "breakers",
             NameKind::Budget => "budgets",
+            NameKind::Hedge => "hedges",
         }
     }
 }
@@ -224,6 +228,7 @@ impl fmt::Display for NameKind {
             NameKind::Policy => "policy",
             NameKind::Breaker => "breaker",
             NameKind::Budget => "budget",
+            NameKind::Hedge => "hedge",
         })
     }
 }

@@ -64,6 +64,12 @@ pub struct CallSiteSnapshot {
     pub idempotent: bool,
     /// Where it is: `file:line`.
     pub location: String,
+    /// Its hedge (`hedge = "..."`), if it hedges.
+    pub hedge: Option<&'static str>,
+    /// The delay after which it sends a hedge now, in milliseconds: the
+    /// fixed delay, or the percentile of its recent latencies; `None` while a
+    /// percentile delay has fewer than `min_samples` latencies, or without a hedge.
+    pub hedge_delay_ms: Option<f64>,
 }
 
 /// The state of every breaker, budget and call site now.
@@ -135,6 +141,11 @@ pub fn snapshot() -> Snapshot {
             budget: s.budget,
             idempotent: s.idempotent,
             location: format!("{}:{}", s.file, s.line),
+            hedge: s.hedge,
+            hedge_delay_ms: s
+                .hedge
+                .and_then(|_| s.hedge_delay())
+                .map(|d| d.as_secs_f64() * 1000.0),
         })
         .collect();
     call_sites.sort_by_key(|s| s.name);
