@@ -159,6 +159,7 @@ pub(crate) mod defaults;
 /// The names a text defines, each with its section key (`"policies"`).
 pub(crate) type Written = Vec<(&'static str, String)>;
 mod error;
+mod limits;
 mod raw;
 mod render;
 mod resolve;

@@ -59,7 +59,7 @@ pub(super) fn explain(path: &str, message: &str) -> String {
 /// The range a count key accepts, as its range check states it (the type's
 /// own range, 0 to 4294967295, only for a key this does not know).
 fn count_range(key: &str) -> String {
-    use super::check::{
+    use super::limits::{
         MAX_ATTEMPTS, MAX_HALF_OPEN_CALLS, MAX_KEYS, MAX_MIN_RETRIES_PER_SEC, MAX_MINIMUM_CALLS,
         MAX_WINDOW_SIZE,
     };

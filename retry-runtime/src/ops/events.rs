@@ -15,7 +15,7 @@ use std::fmt;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
-use crate::BreakerState;
+use crate::breaker::state::BreakerState;
 use crate::budget::DrySpell;
 
 /// How many events the ring keeps; the oldest go first.

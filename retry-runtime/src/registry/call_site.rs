@@ -9,9 +9,7 @@ use super::live::{GENERATION, LIVE};
 use super::objects::{
     NameKind, live_breaker, live_budget, live_keyed, objects, settings_or_default,
 };
-use crate::breaker::Breaker;
-use crate::breaker::keyed::KeyedBreakers;
-use crate::budget::Budget;
+use super::resolved::{Hedging, Resolved};
 use crate::call::latency::Latency;
 use crate::{HedgeDelay, HedgeSettings, Policy};
 
@@ -73,42 +71,6 @@ pub(super) struct SiteCache {
     resolved: AtomicPtr<Resolved>,
     /// Its give-up and rejection events during a storm (`ops/quiet.rs`).
     pub(crate) quiet: crate::ops::quiet::SiteQuiet,
-}
-
-/// What a call site's names resolve to under one configuration.
-pub(crate) struct Resolved {
-    pub(crate) policy: Policy,
-    pub(crate) breaker: Option<&'static Breaker>,
-    /// The keyed instances of the breaker's name, for calls with a `breaker_key`.
-    pub(crate) keyed: Option<&'static KeyedBreakers>,
-    pub(crate) budget: &'static Budget,
-    pub(crate) metrics: crate::ops::metrics::SiteMetrics,
-    /// The site's hedge, when it names one.
-    pub(crate) hedge: Option<Hedging>,
-}
-
-/// A hedged site's settings and, for a percentile delay, its latencies.
-#[derive(Clone, Copy)]
-pub(crate) struct Hedging {
-    pub(crate) settings: HedgeSettings,
-    /// The percentile in tenths (950 for p95), or `None` for a fixed delay.
-    pub(crate) percentile: Option<u16>,
-    pub(crate) latency: &'static Latency,
-}
-
-impl Hedging {
-    /// The delay before the next hedge: the fixed one, or the percentile of
-    /// the recent latencies once `min_samples` are recorded.
-    #[inline]
-    pub(crate) fn delay(&self) -> Option<std::time::Duration> {
-        match (self.settings.delay, self.percentile) {
-            (HedgeDelay::Fixed(delay), _) => Some(delay),
-            (HedgeDelay::Percentile(_), Some(p)) => {
-                self.latency.delay(p, self.settings.min_samples)
-            }
-            (HedgeDelay::Percentile(_), None) => None,
-        }
-    }
 }
 
 impl CallSite {

@@ -14,14 +14,15 @@ mod handles;
 mod install;
 mod live;
 mod objects;
+mod resolved;
 mod snapshot;
 
 pub use call_site::{CALL_SITES, CallSite, call_sites};
-pub(crate) use call_site::{Hedging, Resolved};
 pub use handles::{BreakerHandle, BudgetHandle, breaker, breaker_for, budget, first_admitting};
 #[cfg_attr(not(any(feature = "admin", feature = "watch")), allow(unused_imports))]
 pub(crate) use install::install_via;
 pub use install::{InstallError, SyncTimeout, UndefinedName, install, reset_state};
 pub use live::current_config;
 pub use objects::NameKind;
+pub(crate) use resolved::{Hedging, Resolved};
 pub use snapshot::{BreakerSnapshot, BudgetSnapshot, CallSiteSnapshot, Snapshot, snapshot};

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{LazyLock, Mutex, MutexGuard};
 
-use super::call_site::Resolved;
+use super::resolved::Resolved;
 use crate::breaker::Breaker;
 use crate::breaker::keyed::KeyedBreakers;
 use crate::budget::Budget;
