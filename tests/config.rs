@@ -128,6 +128,8 @@ fn the_design_file_parses_to_its_values() {
             max_half_open_wait: Some(secs(60)),
             retry_after_is_failure: false,
             max_keys: 1000,
+            fleet: false,
+            fleet_quorum: 2,
         })
     );
     assert_eq!(config.breaker("default"), Some(&BreakerSettings::DEFAULT));

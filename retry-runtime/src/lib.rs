@@ -103,6 +103,7 @@
 //! | feature | what it adds |
 //! |---|---|
 //! | `metrics` | counters and gauges through the [`metrics`](https://docs.rs/metrics) facade |
+//! | `redis` | [`fleet`]: breakers shared by a fleet of processes through Redis |
 //!
 //! The README has the attribute's keys, the config file and every preset in
 //! full.
@@ -128,6 +129,9 @@ mod shard;
 #[path = "private.rs"]
 pub mod __private;
 
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use breaker::fleet;
 pub use breaker::{BreakerMetrics, BreakerState};
 pub use classify::{Class, Classify};
 pub use clock::ManualClock;
@@ -148,8 +152,8 @@ pub use ops::metrics;
 pub use policy::{Backoff, Jitter, Nested, Policy};
 pub use registry::{
     BreakerHandle, BreakerSnapshot, BudgetHandle, BudgetSnapshot, CallSite, CallSiteSnapshot,
-    InstallError, NameKind, Snapshot, SyncTimeout, UndefinedName, breaker, breaker_for, budget,
-    call_sites, current_config, first_admitting, install, reset_state, snapshot,
+    FleetView, InstallError, NameKind, Snapshot, SyncTimeout, UndefinedName, breaker, breaker_for,
+    budget, call_sites, current_config, first_admitting, install, reset_state, snapshot,
 };
 pub use rejected::Rejected;
 

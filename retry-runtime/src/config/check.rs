@@ -26,6 +26,8 @@ pub(super) const MAX_RETRY_RATIO: f64 = 1000.0;
 pub(super) const MAX_KEYS: u32 = 1_000_000;
 /// Largest `half_open_calls`: trial calls of a half-open breaker.
 pub(super) const MAX_HALF_OPEN_CALLS: u32 = 1000;
+/// Largest `fleet_quorum`: other instances that must report a breaker open.
+pub(super) const MAX_FLEET_QUORUM: u32 = 1000;
 /// Largest `minimum_calls` (a count window also bounds it by its size).
 pub(super) const MAX_MINIMUM_CALLS: u32 = 100_000;
 /// Largest `min_retries_per_sec`.
@@ -311,6 +313,8 @@ impl Table for RawBreaker {
                 .retry_after_is_failure
                 .unwrap_or(p.retry_after_is_failure),
             max_keys: self.max_keys.unwrap_or(p.max_keys),
+            fleet: self.fleet.unwrap_or(p.fleet),
+            fleet_quorum: self.fleet_quorum.unwrap_or(p.fleet_quorum),
         }
     }
 
@@ -413,6 +417,13 @@ impl Table for RawBreaker {
                 ),
             );
         }
+        c.count(
+            "fleet_quorum",
+            self.fleet_quorum,
+            MAX_FLEET_QUORUM,
+            "other instances",
+            2,
+        );
     }
 }
 

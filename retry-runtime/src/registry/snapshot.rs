@@ -30,6 +30,38 @@ pub struct BreakerSnapshot {
     /// Its counters, rates and state.
     #[serde(flatten)]
     pub metrics: crate::BreakerMetrics,
+    /// The fleet's view of it, for a breaker with `fleet = true` (feature
+    /// `redis`); `None` for a local breaker.
+    pub fleet: Option<FleetView>,
+}
+
+/// A fleet breaker as this instance sees the fleet (feature `redis`): in a
+/// [`BreakerSnapshot`].
+///
+/// ```
+/// let snapshot = retry_runtime::snapshot();
+/// // The `default` preset is local (`fleet = false`).
+/// let default = snapshot.breakers.iter().find(|b| b.name == "default").unwrap();
+/// assert!(default.fleet.is_none());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct FleetView {
+    /// Other live instances that report it open (0 while Redis is unreachable).
+    pub reporting_open: u32,
+    /// `fleet_quorum`: how many of them open it here.
+    pub quorum: u32,
+    /// Whether this instance holds the fleet's trial lock for it (its
+    /// half-open trials are the fleet's).
+    pub trial_lock: bool,
+}
+
+fn fleet_view(breaker: &crate::breaker::Breaker) -> Option<FleetView> {
+    breaker.fleet_view().map(|view| FleetView {
+        reporting_open: view.reporting,
+        quorum: view.quorum,
+        trial_lock: view.holds_lock,
+    })
 }
 
 /// One budget in a [`Snapshot`].
@@ -83,11 +115,12 @@ pub fn snapshot() -> Snapshot {
         budget_names.dedup();
         let mut breakers = Vec::new();
         for name in breaker_names {
+            let live = live_breaker(&mut objects, &config, name, "retry_runtime::snapshot");
             breakers.push(BreakerSnapshot {
                 name: name.to_owned(),
                 key: None,
-                metrics: live_breaker(&mut objects, &config, name, "retry_runtime::snapshot")
-                    .metrics(),
+                metrics: live.metrics(),
+                fleet: fleet_view(live),
             });
             // Each name's keyed instances follow it, by key.
             if let Some(keyed) = objects.keyed.get(name) {
@@ -98,6 +131,7 @@ pub fn snapshot() -> Snapshot {
                         name: name.to_owned(),
                         key: instance.key().map(|k| k.to_string()),
                         metrics: instance.metrics(),
+                        fleet: fleet_view(instance),
                     })
                     .collect();
                 instances.sort_by(|a, b| a.key.cmp(&b.key));
