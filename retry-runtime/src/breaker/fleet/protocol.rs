@@ -311,14 +311,40 @@ pub(super) const FORCE_SCRIPT: &str = "\
     redis.call('PUBLISH', ARGV[4], ARGV[5])\n\
     return 1\n";
 
-/// Takes the trial lock if it is free: 1, else 0. KEYS: lock. ARGV: instance, ttl ms.
+/// Takes the trial lock if it is free: 1 when this instance holds it now,
+/// 0 when another does, 2 or 3 when the last trials' verdict (passed or
+/// failed) still stands in its place. KEYS: lock. ARGV: instance, ttl ms.
 pub(super) const LOCK_SCRIPT: &str = "\
-    if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end\n\
-    if redis.call('GET', KEYS[1]) == ARGV[1] then\n\
+    local holder = redis.call('GET', KEYS[1])\n\
+    if not holder then\n\
+      redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n\
+      return 1\n\
+    end\n\
+    if holder == ARGV[1] then\n\
       redis.call('PEXPIRE', KEYS[1], ARGV[2])\n\
       return 1\n\
     end\n\
+    if holder == '=passed' then return 2 end\n\
+    if holder == '=failed' then return 3 end\n\
     return 0\n";
+
+/// What [`LOCK_SCRIPT`] answered.
+pub(super) enum Lock {
+    Held,
+    Taken,
+    Verdict(bool),
+}
+
+impl Lock {
+    pub(super) fn of(answer: i64) -> Lock {
+        match answer {
+            1 => Lock::Held,
+            2 => Lock::Verdict(true),
+            3 => Lock::Verdict(false),
+            _ => Lock::Taken,
+        }
+    }
+}
 
 /// Extends the trial lock if this instance holds it: 1, else 0. KEYS: lock.
 /// ARGV: instance, ttl ms.
@@ -329,13 +355,28 @@ pub(super) const REFRESH_SCRIPT: &str = "\
     end\n\
     return 0\n";
 
-/// Frees the trial lock if this instance holds it, and publishes a message
-/// (a verdict, or that the lock is free). KEYS: lock. ARGV: instance,
-/// channel, message.
+/// Frees the trial lock if this instance holds it, and publishes a message.
+/// After trials, the lock is not deleted but replaced by their verdict
+/// (`=passed` or `=failed`) for a short while: an instance that asks for the
+/// lock then learns the verdict, even if it missed the message. KEYS: lock.
+/// ARGV: instance, channel, message, verdict marker (empty: delete), marker ttl ms.
 pub(super) const RELEASE_SCRIPT: &str = "\
-    if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end\n\
+    if redis.call('GET', KEYS[1]) == ARGV[1] then\n\
+      if ARGV[4] == '' then\n\
+        redis.call('DEL', KEYS[1])\n\
+      else\n\
+        redis.call('SET', KEYS[1], ARGV[4], 'PX', ARGV[5])\n\
+      end\n\
+    end\n\
     redis.call('PUBLISH', ARGV[2], ARGV[3])\n\
     return 1\n";
+
+/// How long a verdict stands in the lock's place: half the breaker's
+/// `open_duration`, at most a second (so it is gone before the next trials
+/// are due).
+pub(super) fn verdict_ttl(open_duration: Duration) -> Duration {
+    (open_duration / 2).min(Duration::from_secs(1)).max(Duration::from_millis(1))
+}
 
 /// Drops this instance's heartbeat on leaving. KEYS: instances. ARGV: instance.
 pub(super) const LEAVE_SCRIPT: &str = "\

@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use super::Event;
 use super::client::{Shared, deactivate, forced_state, is_active, set_connected};
 use super::protocol::{
-    self, Forced, LEAVE_SCRIPT, LOCK_SCRIPT, LOCK_TTL, Message, REFRESH_SCRIPT, RELEASE_SCRIPT,
+    self, Forced, LEAVE_SCRIPT, Lock, LOCK_SCRIPT, LOCK_TTL, Message, REFRESH_SCRIPT, RELEASE_SCRIPT,
     REPORT_TTL, RESPONSE_TIMEOUT, TICK, ms,
 };
 use crate::BreakerState;
@@ -359,15 +359,7 @@ impl Task {
         for say in self.note(event) {
             match say {
                 Say::Report(id, open) => self.report(connection, &id, open).await?,
-                Say::Release(id, message) => {
-                    self.release
-                        .key(self.shared.keys.lock(&id))
-                        .arg(self.me())
-                        .arg(self.shared.keys.channel())
-                        .arg(message.text())
-                        .invoke_async::<i64>(connection)
-                        .await?;
-                }
+                Say::Release(id, message) => self.release(connection, &id, &message).await?,
                 Say::TryLock(id) => self.try_lock(connection, &id).await?,
             }
         }
@@ -419,6 +411,35 @@ impl Task {
         target.fleet_reports(others);
     }
 
+    /// Frees `id`'s trial lock if held, leaving a verdict in its place for a
+    /// while, and publishes `message`.
+    async fn release(
+        &self,
+        connection: &mut MultiplexedConnection,
+        id: &str,
+        message: &Message,
+    ) -> redis::RedisResult<()> {
+        let (marker, ttl) = match message {
+            Message::Verdict { passed, .. } => (
+                if *passed { "=passed" } else { "=failed" },
+                breaker(id, false).map_or(Duration::from_secs(1), |b| {
+                    protocol::verdict_ttl(b.settings().open_duration)
+                }),
+            ),
+            _ => ("", Duration::ZERO),
+        };
+        self.release
+            .key(self.shared.keys.lock(id))
+            .arg(self.me())
+            .arg(self.shared.keys.channel())
+            .arg(message.text())
+            .arg(marker)
+            .arg(ms(ttl))
+            .invoke_async::<i64>(connection)
+            .await?;
+        Ok(())
+    }
+
     /// Asks for `id`'s trial lock, for the epoch pending.
     async fn try_lock(
         &mut self,
@@ -436,19 +457,28 @@ impl Task {
             self.local.pending.remove(id);
             return Ok(());
         };
-        let got: i64 = self
+        let answer: i64 = self
             .lock
             .key(self.shared.keys.lock(id))
             .arg(self.me())
             .arg(ms(LOCK_TTL))
             .invoke_async(connection)
             .await?;
-        if got == 1 {
-            self.local.pending.remove(id);
-            self.local
-                .held
-                .insert(id.to_owned(), (epoch, Instant::now()));
-            live.fleet_grant_set(Some(epoch));
+        match Lock::of(answer) {
+            Lock::Held => {
+                self.local.pending.remove(id);
+                self.local
+                    .held
+                    .insert(id.to_owned(), (epoch, Instant::now()));
+                live.fleet_grant_set(Some(epoch));
+            }
+            Lock::Verdict(passed) => {
+                // The fleet's trials just ended (and this instance missed
+                // the message, or has not read it yet).
+                self.local.pending.remove(id);
+                live.fleet_verdict(passed);
+            }
+            Lock::Taken => {}
         }
         Ok(())
     }
@@ -614,12 +644,7 @@ impl Task {
                     .invoke_async(connection)
                     .await?
             } else {
-                self.release
-                    .key(self.shared.keys.lock(&id))
-                    .arg(self.me())
-                    .arg(self.shared.keys.channel())
-                    .arg(Message::Unlocked { id: id.clone() }.text())
-                    .invoke_async::<i64>(connection)
+                self.release(connection, &id, &Message::Unlocked { id: id.clone() })
                     .await?;
                 0
             };
@@ -648,13 +673,8 @@ impl Task {
                 }
                 let held: Vec<String> = self.local.held.keys().cloned().collect();
                 for id in held {
-                    self.release
-                        .key(self.shared.keys.lock(&id))
-                        .arg(self.me())
-                        .arg(self.shared.keys.channel())
-                        .arg(Message::Unlocked { id: id.clone() }.text())
-                        .invoke_async::<i64>(&mut connection)
-                        .await?;
+                    let unlocked = Message::Unlocked { id: id.clone() };
+                    self.release(&mut connection, &id, &unlocked).await?;
                 }
                 redis::Script::new(LEAVE_SCRIPT)
                     .key(self.shared.keys.instances())
