@@ -1,0 +1,459 @@
+//! The fleet on real Redis: `redis-server` processes started by the tests
+//! and several instance processes (this test binary run again with
+//! `RETRY_FLEET_ROLE` set, driven line by line through its stdin).
+//!
+//! Where `redis-server` is not installed and `CI` is unset, each test says on
+//! one line that it did not run, and passes; under `CI` it fails.
+
+#[path = "fleet/server.rs"]
+mod server;
+
+use std::io::{self, BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use retry_runtime::{Config, breaker, retryable};
+use server::{RedisServer, redis_for};
+
+// ---------------------------------------------------------------------------
+// The instance process.
+
+/// Calls whose body ran, and those of them that ran as half-open trials.
+static RUNS: AtomicU64 = AtomicU64::new(0);
+static TRIALS: AtomicU64 = AtomicU64::new(0);
+
+fn body(name: &str, key: Option<&str>, fail: bool) -> io::Result<()> {
+    RUNS.fetch_add(1, Ordering::Relaxed);
+    if state_of(name, key) == "HalfOpen" {
+        TRIALS.fetch_add(1, Ordering::Relaxed);
+    }
+    if fail {
+        Err(io::Error::from(io::ErrorKind::ConnectionReset))
+    } else {
+        Ok(())
+    }
+}
+
+#[retryable(policy = "once", breaker = "pay")]
+async fn pay(fail: bool) -> io::Result<()> {
+    body("pay", None, fail)
+}
+
+#[retryable(policy = "once", breaker = "hosts", breaker_key = host)]
+async fn host(host: &str, fail: bool) -> io::Result<()> {
+    body("hosts", Some(host), fail)
+}
+
+/// A breaker's state as the snapshot shows it (`Absent` for a key without a
+/// live instance: reading creates none).
+fn state_of(name: &str, key: Option<&str>) -> String {
+    retry_runtime::snapshot()
+        .breakers
+        .into_iter()
+        .find(|b| b.name == name && b.key.as_deref() == key)
+        .map_or_else(|| "Absent".to_owned(), |b| format!("{:?}", b.metrics.state))
+}
+
+/// Runs when this binary is started as an instance (`RETRY_FLEET_ROLE`);
+/// in an ordinary test run it returns at once.
+#[test]
+fn instance_process() {
+    if std::env::var_os("RETRY_FLEET_ROLE").is_none() {
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(instance_main());
+}
+
+async fn instance_main() {
+    let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} is set"));
+    retry_runtime::install(Config::from_toml_str(&var("RETRY_FLEET_CONFIG")).unwrap()).unwrap();
+    let fleet = retry_runtime::fleet::join(&var("RETRY_FLEET_URL"), &var("RETRY_FLEET_NS")).unwrap();
+    assert!(fleet.wait_connected(Duration::from_secs(10)).await);
+    println!("@ ready {}", fleet.instance_id());
+    let (lines, mut commands) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    while let Some(line) = commands.recv().await {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let answer = match words.as_slice() {
+            ["quit"] => break,
+            ["status"] => format!("{:?}", fleet.status()).replace(' ', "_"),
+            // call pay ok|fail N, call hosts KEY ok|fail N: sequential calls.
+            ["call", "pay", how, n] => calls(None, *how == "fail", n.parse().unwrap()).await,
+            ["call", "hosts", key, how, n] => {
+                calls(Some(key), *how == "fail", n.parse().unwrap()).await
+            }
+            // steady MS: successful calls on `pay` for MS milliseconds.
+            ["steady", ms] => steady(Duration::from_millis(ms.parse().unwrap())).await,
+            ["state", name] => state_of(name, None),
+            ["state", name, key] => state_of(name, Some(key)),
+            ["view", name] => {
+                let b = retry_runtime::snapshot()
+                    .breakers
+                    .into_iter()
+                    .find(|b| b.name == *name && b.key.is_none())
+                    .unwrap();
+                let view = b.fleet.unwrap();
+                format!("{} {} {}", view.reporting_open, view.quorum, view.trial_lock)
+            }
+            ["keys", name] => breaker(name).unwrap().live_keys().to_string(),
+            ["trials"] => TRIALS.load(Ordering::Relaxed).to_string(),
+            ["force" | "disable" | "reset", name] => {
+                let handle = breaker(name).unwrap();
+                let done = match words[0] {
+                    "force" => handle.fleet_force_open().await,
+                    "disable" => handle.fleet_disable().await,
+                    _ => handle.fleet_reset().await,
+                };
+                match done {
+                    Ok(()) => "ok".to_owned(),
+                    Err(e) => format!("err {e}"),
+                }
+            }
+            _ => format!("unknown command {line}"),
+        };
+        println!("@ {answer}");
+    }
+    drop(fleet);
+}
+
+/// `n` calls one after another: how many ran, were refused, failed.
+async fn calls(key: Option<&str>, fail: bool, n: u32) -> String {
+    let (mut ran, mut refused) = (0, 0);
+    for _ in 0..n {
+        let before = RUNS.load(Ordering::Relaxed);
+        let _ = match key {
+            None => pay(fail).await,
+            Some(key) => host(key, fail).await,
+        };
+        if RUNS.load(Ordering::Relaxed) > before {
+            ran += 1;
+        } else {
+            refused += 1;
+        }
+    }
+    format!("ran {ran} refused {refused}")
+}
+
+/// Successful calls for `period`, one every millisecond: how many, and how
+/// many failed or were refused.
+async fn steady(period: Duration) -> String {
+    let end = tokio::time::Instant::now() + period;
+    let (mut calls, mut failed) = (0, 0);
+    while tokio::time::Instant::now() < end {
+        calls += 1;
+        if pay(false).await.is_err() {
+            failed += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    format!("calls {calls} failed {failed}")
+}
+
+// ---------------------------------------------------------------------------
+// The test side.
+
+/// An instance process, driven through its stdin.
+struct Instance {
+    child: Child,
+    stdin: ChildStdin,
+    answers: mpsc::Receiver<String>,
+}
+
+impl Instance {
+    fn start(redis: &RedisServer, namespace: &str, config: &str) -> Instance {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["instance_process", "--exact", "--nocapture", "--test-threads", "1"])
+            .env("RETRY_FLEET_ROLE", "instance")
+            .env("RETRY_FLEET_URL", redis.url())
+            .env("RETRY_FLEET_NS", namespace)
+            .env("RETRY_FLEET_CONFIG", config)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (send, answers) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                // libtest may have written `test instance_process ... ` first.
+                if let Some((_, answer)) = line.split_once("@ ")
+                    && send.send(answer.to_owned()).is_err()
+                {
+                    break;
+                }
+            }
+        });
+        let mut instance = Instance {
+            child,
+            stdin,
+            answers,
+        };
+        let ready = instance.answer();
+        assert!(ready.starts_with("ready "), "{ready}");
+        instance
+    }
+
+    fn answer(&mut self) -> String {
+        self.answers
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the instance answers within 60 s")
+    }
+
+    fn send(&mut self, command: &str) {
+        writeln!(self.stdin, "{command}").unwrap();
+    }
+
+    fn ask(&mut self, command: &str) -> String {
+        self.send(command);
+        self.answer()
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = writeln!(self.stdin, "quit");
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether `check` holds within `limit`, polled.
+fn within(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if check() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Polls every instance's answer to `command` until all are `expected`,
+/// within `limit`; panics with the last answers otherwise.
+fn all_become(instances: &mut [&mut Instance], command: &str, expected: &str, limit: Duration) {
+    let mut last = Vec::new();
+    let ok = within(limit, || {
+        last = instances.iter_mut().map(|i| i.ask(command)).collect();
+        last.iter().all(|a| a == expected)
+    });
+    assert!(ok, "`{command}` did not answer {expected} everywhere within {limit:?}: {last:?}");
+}
+
+const LONG: Duration = Duration::from_secs(10);
+/// The contract's deadline for manual fleet control.
+const ONE_SECOND: Duration = Duration::from_secs(1);
+
+fn config(pay: &str, hosts: &str) -> String {
+    format!(
+        r#"
+        [policies.once]
+        max_attempts = 1
+
+        [breakers.pay]
+        fleet = true
+        window_size = 4
+        minimum_calls = 4
+        slow_call_duration = "none"
+        {pay}
+
+        [breakers.hosts]
+        fleet = true
+        window_size = 4
+        minimum_calls = 4
+        slow_call_duration = "none"
+        {hosts}
+        "#
+    )
+}
+
+#[test]
+fn a_quorum_of_other_instances_opens_a_closed_breaker() {
+    let Some(redis) = redis_for("a_quorum_of_other_instances_opens_a_closed_breaker") else {
+        return;
+    };
+    let config = config("fleet_quorum = 2\nopen_duration = \"60s\"", "");
+    let mut a = Instance::start(&redis, "quorum", &config);
+    let mut b = Instance::start(&redis, "quorum", &config);
+    let mut c = Instance::start(&redis, "quorum", &config);
+    let mut d = Instance::start(&redis, "quorum", &config);
+
+    assert_eq!(a.ask("call pay fail 4"), "ran 4 refused 0");
+    assert_eq!(a.ask("state pay"), "Open");
+    // One report is below the quorum: the others see it and stay closed.
+    all_become(&mut [&mut b, &mut c, &mut d], "view pay", "1 2 false", LONG);
+    for other in [&mut b, &mut c, &mut d] {
+        assert_eq!(other.ask("state pay"), "Closed");
+    }
+    assert_eq!(c.ask("call pay ok 1"), "ran 1 refused 0");
+
+    // A second instance opens on its own failures: now C and D see two.
+    assert_eq!(b.ask("call pay fail 4"), "ran 4 refused 0");
+    all_become(&mut [&mut c, &mut d], "state pay", "Open", LONG);
+    assert_eq!(c.ask("call pay ok 3"), "ran 0 refused 3");
+    assert_eq!(d.ask("view pay"), "2 2 false");
+    // A counts only the others: B.
+    assert_eq!(a.ask("view pay"), "1 2 false");
+}
+
+#[test]
+fn a_keyed_instance_is_shared_by_its_key_under_max_keys() {
+    let Some(redis) = redis_for("a_keyed_instance_is_shared_by_its_key_under_max_keys") else {
+        return;
+    };
+    let config = config("", "fleet_quorum = 1\nopen_duration = \"60s\"\nmax_keys = 2");
+    let mut a = Instance::start(&redis, "keyed", &config);
+    let mut b = Instance::start(&redis, "keyed", &config);
+    let mut c = Instance::start(&redis, "keyed", &config);
+
+    assert_eq!(a.ask("call hosts db-1 fail 4"), "ran 4 refused 0");
+    all_become(&mut [&mut b, &mut c], "state hosts db-1", "Open", LONG);
+    assert_eq!(b.ask("call hosts db-1 ok 2"), "ran 0 refused 2");
+    // Another key of the same name is its own breaker.
+    assert_eq!(b.ask("call hosts db-2 ok 2"), "ran 2 refused 0");
+    assert_eq!(b.ask("state hosts db-2"), "Closed");
+
+    // More keys open in the fleet than max_keys: still at most 2 here.
+    assert_eq!(a.ask("call hosts db-3 fail 4"), "ran 4 refused 0");
+    assert_eq!(a.ask("call hosts db-4 fail 4"), "ran 4 refused 0");
+    all_become(&mut [&mut b, &mut c], "state hosts db-4", "Open", LONG);
+    for other in [&mut b, &mut c] {
+        let live: usize = other.ask("keys hosts").parse().unwrap();
+        assert!(live <= 2, "{live} keyed instances alive, max_keys = 2");
+    }
+}
+
+#[test]
+fn the_fleet_runs_half_open_calls_trials_in_all() {
+    let Some(redis) = redis_for("the_fleet_runs_half_open_calls_trials_in_all") else {
+        return;
+    };
+    let config = config(
+        "fleet_quorum = 1\nopen_duration = \"400ms\"\nhalf_open_calls = 2",
+        "",
+    );
+    let mut instances: Vec<Instance> = (0..4)
+        .map(|_| Instance::start(&redis, "trials", &config))
+        .collect();
+    assert_eq!(instances[0].ask("call pay fail 4"), "ran 4 refused 0");
+    all_become(
+        &mut instances.iter_mut().collect::<Vec<_>>(),
+        "state pay",
+        "Open",
+        LONG,
+    );
+    // Every instance calls while the open duration runs out: one of them
+    // takes the fleet's trial lock, its two trials pass, and every instance
+    // closes. Calls run one after another on each instance.
+    for instance in &mut instances {
+        instance.send("steady 1500");
+    }
+    for instance in &mut instances {
+        let answer = instance.answer();
+        assert!(answer.starts_with("calls "), "{answer}");
+    }
+    all_become(
+        &mut instances.iter_mut().collect::<Vec<_>>(),
+        "state pay",
+        "Closed",
+        LONG,
+    );
+    let trials: u64 = instances
+        .iter_mut()
+        .map(|i| i.ask("trials").parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(trials, 2, "trial calls in the whole fleet (half_open_calls = 2)");
+}
+
+#[test]
+fn manual_fleet_control_reaches_every_instance_within_a_second_and_survives_restarts() {
+    let Some(redis) = redis_for("manual_fleet_control_reaches_every_instance") else {
+        return;
+    };
+    let config = config("", "");
+    let mut a = Instance::start(&redis, "manual", &config);
+    let mut b = Instance::start(&redis, "manual", &config);
+    let mut c = Instance::start(&redis, "manual", &config);
+
+    assert_eq!(a.ask("force pay"), "ok");
+    assert_eq!(a.ask("state pay"), "ForcedOpen");
+    all_become(&mut [&mut b, &mut c], "state pay", "ForcedOpen", ONE_SECOND);
+
+    // An instance that restarts takes the forced state up when it joins.
+    drop(c);
+    let mut c = Instance::start(&redis, "manual", &config);
+    all_become(&mut [&mut c], "state pay", "ForcedOpen", LONG);
+    assert_eq!(c.ask("call pay ok 1"), "ran 0 refused 1");
+
+    assert_eq!(b.ask("disable pay"), "ok");
+    all_become(&mut [&mut a, &mut b, &mut c], "state pay", "Disabled", ONE_SECOND);
+    assert_eq!(c.ask("reset pay"), "ok");
+    all_become(&mut [&mut a, &mut b, &mut c], "state pay", "Closed", ONE_SECOND);
+    assert_eq!(a.ask("call pay ok 1"), "ran 1 refused 0");
+}
+
+#[test]
+fn redis_frozen_then_killed_fails_no_call_and_sharing_resumes_on_reconnection() {
+    let Some(mut redis) = redis_for("redis_killed_mid_run") else {
+        return;
+    };
+    let config = config("fleet_quorum = 1\nopen_duration = \"60s\"", "");
+    let mut a = Instance::start(&redis, "outage", &config);
+    let mut b = Instance::start(&redis, "outage", &config);
+
+    // Calls run while Redis stops answering (a partition), then dies.
+    a.send("steady 2500");
+    b.send("steady 2500");
+    std::thread::sleep(Duration::from_millis(300));
+    redis.freeze();
+    std::thread::sleep(Duration::from_millis(1500));
+    redis.kill();
+    for instance in [&mut a, &mut b] {
+        let answer = instance.answer();
+        let words: Vec<&str> = answer.split(' ').collect();
+        assert_eq!(words[2..], ["failed", "0"], "{answer}");
+        assert!(words[1].parse::<u64>().unwrap() > 0, "{answer}");
+    }
+    for instance in [&mut a, &mut b] {
+        assert!(
+            within(LONG, || instance.ask("status").starts_with("Disconnected")),
+            "the loss is seen"
+        );
+    }
+    // Breakers are local meanwhile: A opens on its own failures (two, after
+    // the window's two successes), B cannot know.
+    assert_eq!(a.ask("call pay fail 4"), "ran 2 refused 2");
+    assert_eq!(a.ask("state pay"), "Open");
+    assert_eq!(b.ask("state pay"), "Closed");
+
+    // Redis comes back empty: both reconnect, A publishes its open breaker
+    // again, and B (quorum 1) opens.
+    redis.restart();
+    all_become(&mut [&mut a, &mut b], "status", "Connected", LONG);
+    all_become(&mut [&mut b], "state pay", "Open", LONG);
+}
