@@ -1575,7 +1575,10 @@ fn fleet_keys_parse_inherit_and_default_to_local() {
     assert!(refunds.fleet, "inherited from its base");
     assert_eq!(refunds.fleet_quorum, 1);
     let default = config.breaker("default").unwrap();
-    assert!(!default.fleet, "breakers are local unless they say fleet = true");
+    assert!(
+        !default.fleet,
+        "breakers are local unless they say fleet = true"
+    );
     assert_eq!(default.fleet_quorum, 2);
 }
 
@@ -1589,11 +1592,15 @@ fn fleet_quorum_is_checked() {
     );
     let text = err.to_string();
     assert!(
-        text.contains("breakers.a.fleet_quorum: must be at least 1; write it like fleet_quorum = 2"),
+        text.contains(
+            "breakers.a.fleet_quorum: must be at least 1; write it like fleet_quorum = 2"
+        ),
         "{text}"
     );
     assert!(
-        text.contains("must be from 1 to 1000 other instances, got 1001; write it like fleet_quorum = 2"),
+        text.contains(
+            "must be from 1 to 1000 other instances, got 1001; write it like fleet_quorum = 2"
+        ),
         "{text}"
     );
     only_problem(
@@ -1621,7 +1628,10 @@ fn the_builder_checks_fleet_quorum_like_the_file() {
         fleet_quorum: 3,
         ..BreakerSettings::DEFAULT
     };
-    let config = Config::builder().breaker("payments", shared).build().unwrap();
+    let config = Config::builder()
+        .breaker("payments", shared)
+        .build()
+        .unwrap();
     assert_eq!(config.breaker("payments"), Some(&shared));
     let err = Config::builder()
         .breaker(

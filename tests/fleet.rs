@@ -5,17 +5,16 @@
 //! Where `redis-server` is not installed and `CI` is unset, each test says on
 //! one line that it did not run, and passes; under `CI` it fails.
 
-#[path = "fleet/server.rs"]
-mod server;
+#[path = "fleet/support.rs"]
+mod support;
 
-use std::io::{self, BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::io::{self, BufRead};
+use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use retry_runtime::{Config, breaker, retryable};
-use server::{RedisServer, redis_for};
+use support::{Driven, RedisServer, redis_for};
 
 // ---------------------------------------------------------------------------
 // The instance process.
@@ -74,7 +73,8 @@ fn instance_process() {
 async fn instance_main() {
     let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} is set"));
     retry_runtime::install(Config::from_toml_str(&var("RETRY_FLEET_CONFIG")).unwrap()).unwrap();
-    let fleet = retry_runtime::fleet::join(&var("RETRY_FLEET_URL"), &var("RETRY_FLEET_NS")).unwrap();
+    let fleet =
+        retry_runtime::fleet::join(&var("RETRY_FLEET_URL"), &var("RETRY_FLEET_NS")).unwrap();
     assert!(fleet.wait_connected(Duration::from_secs(10)).await);
     println!("@ ready {}", fleet.instance_id());
     let (lines, mut commands) = tokio::sync::mpsc::unbounded_channel();
@@ -107,7 +107,10 @@ async fn instance_main() {
                     .find(|b| b.name == *name && b.key.is_none())
                     .unwrap();
                 let view = b.fleet.unwrap();
-                format!("{} {} {}", view.reporting_open, view.quorum, view.trial_lock)
+                format!(
+                    "{} {} {}",
+                    view.reporting_open, view.quorum, view.trial_lock
+                )
             }
             ["keys", name] => breaker(name).unwrap().live_keys().to_string(),
             ["trials"] => TRIALS.load(Ordering::Relaxed).to_string(),
@@ -166,78 +169,24 @@ async fn steady(period: Duration) -> String {
 // ---------------------------------------------------------------------------
 // The test side.
 
-/// An instance process, driven through its stdin.
-struct Instance {
-    child: Child,
-    stdin: ChildStdin,
-    answers: mpsc::Receiver<String>,
-}
-
-impl Instance {
-    fn start(redis: &RedisServer, namespace: &str, config: &str) -> Instance {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["instance_process", "--exact", "--nocapture", "--test-threads", "1"])
-            .env("RETRY_FLEET_ROLE", "instance")
-            .env("RETRY_FLEET_URL", redis.url())
-            .env("RETRY_FLEET_NS", namespace)
-            .env("RETRY_FLEET_CONFIG", config)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdin = child.stdin.take().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (send, answers) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                // libtest may have written `test instance_process ... ` first.
-                if let Some((_, answer)) = line.split_once("@ ")
-                    && send.send(answer.to_owned()).is_err()
-                {
-                    break;
-                }
-            }
-        });
-        let mut instance = Instance {
-            child,
-            stdin,
-            answers,
-        };
-        let ready = instance.answer();
-        assert!(ready.starts_with("ready "), "{ready}");
-        instance
-    }
-
-    fn answer(&mut self) -> String {
-        self.answers
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the instance answers within 60 s")
-    }
-
-    fn send(&mut self, command: &str) {
-        writeln!(self.stdin, "{command}").unwrap();
-    }
-
-    fn ask(&mut self, command: &str) -> String {
-        self.send(command);
-        self.answer()
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = writeln!(self.stdin, "quit");
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// An instance process (this binary again), driven through its stdin.
+fn instance(redis: &RedisServer, namespace: &str, config: &str) -> Driven {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .args([
+            "instance_process",
+            "--exact",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .env("RETRY_FLEET_ROLE", "instance")
+        .env("RETRY_FLEET_URL", redis.url())
+        .env("RETRY_FLEET_NS", namespace)
+        .env("RETRY_FLEET_CONFIG", config);
+    let (instance, ready) = Driven::start(command);
+    assert!(ready.starts_with("ready "), "{ready}");
+    instance
 }
 
 /// Whether `check` holds within `limit`, polled.
@@ -256,13 +205,16 @@ fn within(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
 
 /// Polls every instance's answer to `command` until all are `expected`,
 /// within `limit`; panics with the last answers otherwise.
-fn all_become(instances: &mut [&mut Instance], command: &str, expected: &str, limit: Duration) {
+fn all_become(instances: &mut [&mut Driven], command: &str, expected: &str, limit: Duration) {
     let mut last = Vec::new();
     let ok = within(limit, || {
         last = instances.iter_mut().map(|i| i.ask(command)).collect();
         last.iter().all(|a| a == expected)
     });
-    assert!(ok, "`{command}` did not answer {expected} everywhere within {limit:?}: {last:?}");
+    assert!(
+        ok,
+        "`{command}` did not answer {expected} everywhere within {limit:?}: {last:?}"
+    );
 }
 
 const LONG: Duration = Duration::from_secs(10);
@@ -298,10 +250,10 @@ fn a_quorum_of_other_instances_opens_a_closed_breaker() {
         return;
     };
     let config = config("fleet_quorum = 2\nopen_duration = \"60s\"", "");
-    let mut a = Instance::start(&redis, "quorum", &config);
-    let mut b = Instance::start(&redis, "quorum", &config);
-    let mut c = Instance::start(&redis, "quorum", &config);
-    let mut d = Instance::start(&redis, "quorum", &config);
+    let mut a = instance(&redis, "quorum", &config);
+    let mut b = instance(&redis, "quorum", &config);
+    let mut c = instance(&redis, "quorum", &config);
+    let mut d = instance(&redis, "quorum", &config);
 
     assert_eq!(a.ask("call pay fail 4"), "ran 4 refused 0");
     assert_eq!(a.ask("state pay"), "Open");
@@ -326,10 +278,13 @@ fn a_keyed_instance_is_shared_by_its_key_under_max_keys() {
     let Some(redis) = redis_for("a_keyed_instance_is_shared_by_its_key_under_max_keys") else {
         return;
     };
-    let config = config("", "fleet_quorum = 1\nopen_duration = \"60s\"\nmax_keys = 2");
-    let mut a = Instance::start(&redis, "keyed", &config);
-    let mut b = Instance::start(&redis, "keyed", &config);
-    let mut c = Instance::start(&redis, "keyed", &config);
+    let config = config(
+        "",
+        "fleet_quorum = 1\nopen_duration = \"60s\"\nmax_keys = 2",
+    );
+    let mut a = instance(&redis, "keyed", &config);
+    let mut b = instance(&redis, "keyed", &config);
+    let mut c = instance(&redis, "keyed", &config);
 
     assert_eq!(a.ask("call hosts db-1 fail 4"), "ran 4 refused 0");
     all_become(&mut [&mut b, &mut c], "state hosts db-1", "Open", LONG);
@@ -357,8 +312,8 @@ fn the_fleet_runs_half_open_calls_trials_in_all() {
         "fleet_quorum = 1\nopen_duration = \"400ms\"\nhalf_open_calls = 2",
         "",
     );
-    let mut instances: Vec<Instance> = (0..4)
-        .map(|_| Instance::start(&redis, "trials", &config))
+    let mut instances: Vec<Driven> = (0..4)
+        .map(|_| instance(&redis, "trials", &config))
         .collect();
     assert_eq!(instances[0].ask("call pay fail 4"), "ran 4 refused 0");
     all_become(
@@ -387,7 +342,10 @@ fn the_fleet_runs_half_open_calls_trials_in_all() {
         .iter_mut()
         .map(|i| i.ask("trials").parse::<u64>().unwrap())
         .sum();
-    assert_eq!(trials, 2, "trial calls in the whole fleet (half_open_calls = 2)");
+    assert_eq!(
+        trials, 2,
+        "trial calls in the whole fleet (half_open_calls = 2)"
+    );
 }
 
 #[test]
@@ -396,9 +354,9 @@ fn manual_fleet_control_reaches_every_instance_within_a_second_and_survives_rest
         return;
     };
     let config = config("", "");
-    let mut a = Instance::start(&redis, "manual", &config);
-    let mut b = Instance::start(&redis, "manual", &config);
-    let mut c = Instance::start(&redis, "manual", &config);
+    let mut a = instance(&redis, "manual", &config);
+    let mut b = instance(&redis, "manual", &config);
+    let mut c = instance(&redis, "manual", &config);
 
     assert_eq!(a.ask("force pay"), "ok");
     assert_eq!(a.ask("state pay"), "ForcedOpen");
@@ -406,14 +364,24 @@ fn manual_fleet_control_reaches_every_instance_within_a_second_and_survives_rest
 
     // An instance that restarts takes the forced state up when it joins.
     drop(c);
-    let mut c = Instance::start(&redis, "manual", &config);
+    let mut c = instance(&redis, "manual", &config);
     all_become(&mut [&mut c], "state pay", "ForcedOpen", LONG);
     assert_eq!(c.ask("call pay ok 1"), "ran 0 refused 1");
 
     assert_eq!(b.ask("disable pay"), "ok");
-    all_become(&mut [&mut a, &mut b, &mut c], "state pay", "Disabled", ONE_SECOND);
+    all_become(
+        &mut [&mut a, &mut b, &mut c],
+        "state pay",
+        "Disabled",
+        ONE_SECOND,
+    );
     assert_eq!(c.ask("reset pay"), "ok");
-    all_become(&mut [&mut a, &mut b, &mut c], "state pay", "Closed", ONE_SECOND);
+    all_become(
+        &mut [&mut a, &mut b, &mut c],
+        "state pay",
+        "Closed",
+        ONE_SECOND,
+    );
     assert_eq!(a.ask("call pay ok 1"), "ran 1 refused 0");
 }
 
@@ -423,8 +391,8 @@ fn redis_frozen_then_killed_fails_no_call_and_sharing_resumes_on_reconnection() 
         return;
     };
     let config = config("fleet_quorum = 1\nopen_duration = \"60s\"", "");
-    let mut a = Instance::start(&redis, "outage", &config);
-    let mut b = Instance::start(&redis, "outage", &config);
+    let mut a = instance(&redis, "outage", &config);
+    let mut b = instance(&redis, "outage", &config);
 
     // Calls run while Redis stops answering (a partition), then dies.
     a.send("steady 2500");

@@ -375,7 +375,9 @@ pub(super) const RELEASE_SCRIPT: &str = "\
 /// `open_duration`, at most a second (so it is gone before the next trials
 /// are due).
 pub(super) fn verdict_ttl(open_duration: Duration) -> Duration {
-    (open_duration / 2).min(Duration::from_secs(1)).max(Duration::from_millis(1))
+    (open_duration / 2)
+        .min(Duration::from_secs(1))
+        .max(Duration::from_millis(1))
 }
 
 /// Drops this instance's heartbeat on leaving. KEYS: instances. ARGV: instance.

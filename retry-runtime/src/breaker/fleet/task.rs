@@ -15,8 +15,8 @@ use tokio::time::Instant;
 use super::Event;
 use super::client::{Shared, deactivate, forced_state, is_active, set_connected};
 use super::protocol::{
-    self, Forced, LEAVE_SCRIPT, Lock, LOCK_SCRIPT, LOCK_TTL, Message, REFRESH_SCRIPT, RELEASE_SCRIPT,
-    REPORT_TTL, RESPONSE_TIMEOUT, TICK, ms,
+    self, Forced, LEAVE_SCRIPT, LOCK_SCRIPT, LOCK_TTL, Lock, Message, REFRESH_SCRIPT,
+    RELEASE_SCRIPT, REPORT_TTL, RESPONSE_TIMEOUT, TICK, ms,
 };
 use crate::BreakerState;
 use crate::breaker::BreakerRef;

@@ -1,11 +1,13 @@
-//! A real `redis-server` for the fleet's tests and `examples/fleet.rs`: on
-//! 127.0.0.1, a free port, its own temporary directory, no persistence;
-//! stopped (and its directory removed) on drop.
+//! What the fleet's tests and `examples/fleet.rs` share: a real
+//! `redis-server` (on 127.0.0.1, a free port, its own temporary directory, no
+//! persistence; stopped and its directory removed on drop), and instance
+//! processes driven line by line through their stdin.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 pub struct RedisServer {
@@ -108,7 +110,10 @@ impl RedisServer {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("redis-server on port {} did not answer PING within 10 s", self.port);
+        panic!(
+            "redis-server on port {} did not answer PING within 10 s",
+            self.port
+        );
     }
 
     fn ping(&self) -> bool {
@@ -128,5 +133,75 @@ impl Drop for RedisServer {
         self.signal("-CONT");
         self.kill();
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A child process that answers each command line with one line starting
+/// with `@ ` (anything else it prints is ignored); told `quit` on drop.
+pub struct Driven {
+    child: Child,
+    stdin: ChildStdin,
+    answers: mpsc::Receiver<String>,
+}
+
+impl Driven {
+    /// Starts `command` and waits for its first answer (`@ ready ...`).
+    pub fn start(mut command: Command) -> (Driven, String) {
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the instance process starts");
+        let stdin = child.stdin.take().expect("piped");
+        let stdout = child.stdout.take().expect("piped");
+        let (send, answers) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                // libtest may have written `test instance_process ... ` first.
+                if let Some((_, answer)) = line.split_once("@ ")
+                    && send.send(answer.to_owned()).is_err()
+                {
+                    break;
+                }
+            }
+        });
+        let mut driven = Driven {
+            child,
+            stdin,
+            answers,
+        };
+        let ready = driven.answer();
+        (driven, ready)
+    }
+
+    pub fn answer(&mut self) -> String {
+        self.answers
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the instance answers within 60 s")
+    }
+
+    pub fn send(&mut self, command: &str) {
+        writeln!(self.stdin, "{command}").expect("the instance reads its stdin");
+    }
+
+    pub fn ask(&mut self, command: &str) -> String {
+        self.send(command);
+        self.answer()
+    }
+}
+
+impl Drop for Driven {
+    fn drop(&mut self) {
+        let _ = writeln!(self.stdin, "quit");
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
