@@ -162,6 +162,12 @@ pub use rejected::Rejected;
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
 
+/// The guide's chapter on fleets, compiled as doc tests (the chapter needs the
+/// `redis` feature).
+#[cfg(all(doctest, feature = "redis"))]
+#[doc = include_str!("../docs/guide/fleet.md")]
+struct FleetGuideDoctests;
+
 /// Makes an async or sync function retry under a named policy; see the crate docs.
 pub use retry_macros::retryable;
 
