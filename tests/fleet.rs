@@ -271,6 +271,10 @@ fn a_quorum_of_other_instances_opens_a_closed_breaker() {
     assert_eq!(d.ask("view pay"), "2 2 false");
     // A counts only the others: B.
     assert_eq!(a.ask("view pay"), "1 2 false");
+
+    // A leaves the fleet (its Fleet is dropped): its report goes with it.
+    drop(a);
+    all_become(&mut [&mut c, &mut d], "view pay", "1 2 false", LONG);
 }
 
 #[test]

@@ -123,7 +123,7 @@ pub fn budget(name: &str) -> Option<BudgetHandle> {
 
 /// A circuit breaker, by name: inspect it and take it in hand.
 ///
-/// A handle follows its name across [`install`]s: if an install replaced the
+/// A handle follows its name across [`install`](crate::install)s: if an install replaced the
 /// breaker (its settings changed), the handle acts on the new one.
 ///
 /// A handle from [`breaker_for`] acts on one keyed instance, the same way.

@@ -25,7 +25,7 @@ pub(super) static GENERATION: AtomicU64 = AtomicU64::new(1);
 /// Serializes installs, so validation and swap see the same configuration.
 pub(super) static INSTALLING: Mutex<()> = Mutex::new(());
 
-/// The configuration in force: the last one [`install`]ed, or the built-in presets.
+/// The configuration in force: the last one [`install`](crate::install)ed, or the built-in presets.
 ///
 /// ```
 /// let config = retry_runtime::current_config();
