@@ -45,6 +45,44 @@ async fn host(host: &str, fail: bool) -> io::Result<()> {
     body("hosts", Some(host), fail)
 }
 
+/// The fleet's own events seen: `WARN`s (Redis lost) and `INFO`s saying it is back.
+static LOSSES: AtomicU64 = AtomicU64::new(0);
+static RETURNS: AtomicU64 = AtomicU64::new(0);
+
+/// Counts the fleet's events (those with a `fleet` field).
+struct FleetEvents;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for FleetEvents {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        struct Seen {
+            fleet: bool,
+            message: String,
+        }
+        impl tracing::field::Visit for Seen {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                match field.name() {
+                    "fleet" => self.fleet = true,
+                    "message" => self.message = format!("{value:?}"),
+                    _ => {}
+                }
+            }
+        }
+        let mut seen = Seen {
+            fleet: false,
+            message: String::new(),
+        };
+        event.record(&mut seen);
+        if !seen.fleet {
+            return;
+        }
+        if *event.metadata().level() == tracing::Level::WARN {
+            LOSSES.fetch_add(1, Ordering::Relaxed);
+        } else if seen.message.contains("Redis is back") {
+            RETURNS.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
 /// A breaker's state as the snapshot shows it (`Absent` for a key without a
 /// live instance: reading creates none).
 fn state_of(name: &str, key: Option<&str>) -> String {
@@ -61,6 +99,11 @@ fn state_of(name: &str, key: Option<&str>) -> String {
 fn instance_process() {
     if std::env::var_os("RETRY_FLEET_ROLE").is_none() {
         return;
+    }
+    {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(FleetEvents))
+            .unwrap();
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -114,6 +157,11 @@ async fn instance_main() {
             }
             ["keys", name] => breaker(name).unwrap().live_keys().to_string(),
             ["trials"] => TRIALS.load(Ordering::Relaxed).to_string(),
+            ["events"] => format!(
+                "lost {} back {}",
+                LOSSES.load(Ordering::Relaxed),
+                RETURNS.load(Ordering::Relaxed)
+            ),
             ["force" | "disable" | "reset", name] => {
                 let handle = breaker(name).unwrap();
                 let done = match words[0] {
@@ -354,7 +402,9 @@ fn the_fleet_runs_half_open_calls_trials_in_all() {
 
 #[test]
 fn manual_fleet_control_reaches_every_instance_within_a_second_and_survives_restarts() {
-    let Some(redis) = redis_for("manual_fleet_control_reaches_every_instance") else {
+    let Some(redis) = redis_for(
+        "manual_fleet_control_reaches_every_instance_within_a_second_and_survives_restarts",
+    ) else {
         return;
     };
     let config = config("", "");
@@ -391,7 +441,9 @@ fn manual_fleet_control_reaches_every_instance_within_a_second_and_survives_rest
 
 #[test]
 fn redis_frozen_then_killed_fails_no_call_and_sharing_resumes_on_reconnection() {
-    let Some(mut redis) = redis_for("redis_killed_mid_run") else {
+    let Some(mut redis) =
+        redis_for("redis_frozen_then_killed_fails_no_call_and_sharing_resumes_on_reconnection")
+    else {
         return;
     };
     let config = config("fleet_quorum = 1\nopen_duration = \"60s\"", "");
@@ -417,6 +469,9 @@ fn redis_frozen_then_killed_fails_no_call_and_sharing_resumes_on_reconnection() 
             "the loss is seen"
         );
     }
+    // One WARN for the loss, however many reconnections fail.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(a.ask("events"), "lost 1 back 0");
     // Breakers are local meanwhile: A opens on its own failures (two, after
     // the window's two successes), B cannot know.
     assert_eq!(a.ask("call pay fail 4"), "ran 2 refused 2");
@@ -428,4 +483,6 @@ fn redis_frozen_then_killed_fails_no_call_and_sharing_resumes_on_reconnection() 
     redis.restart();
     all_become(&mut [&mut a, &mut b], "status", "Connected", LONG);
     all_become(&mut [&mut b], "state pay", "Open", LONG);
+    // And one INFO for the return.
+    assert_eq!(a.ask("events"), "lost 1 back 1");
 }
