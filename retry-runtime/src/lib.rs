@@ -103,7 +103,7 @@
 //! | feature | what it adds |
 //! |---|---|
 //! | `metrics` | counters and gauges through the [`metrics`](https://docs.rs/metrics) facade |
-//! | `redis` | [`fleet`]: breakers shared by a fleet of processes through Redis |
+//! | `redis` | `retry_runtime::fleet`: breakers shared by a fleet of processes through Redis |
 //!
 //! The README has the attribute's keys, the config file and every preset in
 //! full.

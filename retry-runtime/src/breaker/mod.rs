@@ -81,8 +81,8 @@ pub(crate) struct Breaker {
     not_permitted: AtomicU64,
     /// Its side of the fleet (`fleet = true` with feature `redis`): read only
     /// off the success path, at transitions and when an open breaker's
-    /// `open_duration` is over.
-    fleet: Option<fleet::Link>,
+    /// `open_duration` is over. Boxed: a local keyed instance carries 8 bytes.
+    fleet: Option<Box<fleet::Link>>,
 }
 
 /// Attempts counted under a breaker: per-thread shards for a named breaker

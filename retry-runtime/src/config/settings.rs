@@ -78,7 +78,7 @@ pub struct BreakerSettings {
     /// past it the least recently used closed instance is dropped.
     pub max_keys: u32,
     /// Whether this breaker (and each of its keyed instances) is shared with
-    /// the fleet joined by [`fleet::join`](crate::fleet) (feature `redis`).
+    /// the fleet joined by `retry_runtime::fleet::join` (feature `redis`).
     /// Without a joined fleet it changes nothing.
     pub fleet: bool,
     /// A closed fleet breaker opens when at least this many *other* live
