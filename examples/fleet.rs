@@ -6,11 +6,12 @@
 //! instances.
 //!
 //! ```text
-//! cargo run --release --example fleet --features retry-runtime/redis
+//! cargo run --release --example fleet
 //! REDIS_URL=redis://127.0.0.1:6379 FLEET_INSTANCES=10 cargo run --release --example fleet
 //! ```
 //!
-//! Without `REDIS_URL` it starts `redis-server` itself (Debian: `apt-get
+//! (The workspace's examples build `retry-runtime` with every feature, `redis`
+//! included.) Without `REDIS_URL` it starts `redis-server` itself (Debian: `apt-get
 //! install redis-server`) on a free loopback port, and stops it at the end.
 
 #[allow(dead_code)]

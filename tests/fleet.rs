@@ -486,3 +486,35 @@ fn redis_frozen_then_killed_fails_no_call_and_sharing_resumes_on_reconnection() 
     // And one INFO for the return.
     assert_eq!(a.ask("events"), "lost 1 back 1");
 }
+
+/// Without a joined fleet, `fleet = true` changes nothing: the breaker opens,
+/// waits and takes its trials like a local one (no Redis needed).
+#[tokio::test(start_paused = true)]
+async fn a_fleet_breaker_without_a_joined_fleet_is_a_local_breaker() {
+    retry_runtime::install(
+        Config::from_toml_str(&config("open_duration = \"1s\"\nhalf_open_calls = 2", "")).unwrap(),
+    )
+    .unwrap();
+    for _ in 0..4 {
+        assert!(pay(true).await.is_err());
+    }
+    assert_eq!(state_of("pay", None), "Open");
+    let runs = RUNS.load(Ordering::Relaxed);
+    assert!(pay(false).await.is_err(), "refused while open");
+    assert_eq!(RUNS.load(Ordering::Relaxed), runs);
+    tokio::time::advance(Duration::from_secs(1)).await;
+    assert!(pay(false).await.is_ok(), "a trial");
+    assert!(pay(false).await.is_ok(), "a trial");
+    assert_eq!(state_of("pay", None), "Closed");
+    let view = retry_runtime::snapshot()
+        .breakers
+        .into_iter()
+        .find(|b| b.name == "pay" && b.key.is_none())
+        .unwrap()
+        .fleet
+        .unwrap();
+    assert_eq!(
+        (view.reporting_open, view.quorum, view.trial_lock),
+        (0, 2, false)
+    );
+}

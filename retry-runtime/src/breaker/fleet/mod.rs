@@ -97,13 +97,15 @@ impl Link {
     /// The link of a breaker with `settings`: none unless `fleet = true` (and
     /// the `redis` feature is on), so other breakers carry nothing.
     pub(crate) fn for_settings(settings: &BreakerSettings) -> Option<Box<Link>> {
-        (cfg!(feature = "redis") && settings.fleet).then(|| Box::new(Link {
-            quorum: settings.fleet_quorum,
-            grant: AtomicU64::new(NO_EPOCH),
-            asked: AtomicU64::new(NO_EPOCH),
-            reporting: AtomicU32::new(0),
-            holds_lock: AtomicBool::new(false),
-        }))
+        (cfg!(feature = "redis") && settings.fleet).then(|| {
+            Box::new(Link {
+                quorum: settings.fleet_quorum,
+                grant: AtomicU64::new(NO_EPOCH),
+                asked: AtomicU64::new(NO_EPOCH),
+                reporting: AtomicU32::new(0),
+                holds_lock: AtomicBool::new(false),
+            })
+        })
     }
 }
 

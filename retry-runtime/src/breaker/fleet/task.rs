@@ -65,6 +65,8 @@ pub(super) async fn run(
     client: redis::Client,
     mut events: UnboundedReceiver<Event>,
 ) {
+    // However the task ends (its runtime shut down, say), breakers are local after it.
+    let _local_after = LocalAfter(Arc::clone(&shared));
     let mut task = Task {
         shared,
         local: Local::default(),
@@ -692,6 +694,17 @@ impl Task {
         }
         let namespace = &self.shared.namespace;
         tracing::info!(fleet = %namespace, "fleet `{namespace}`: left; breakers are local");
+    }
+}
+
+/// Clears `CONNECTED` when the task ends, if its fleet is still the joined one.
+struct LocalAfter(Arc<Shared>);
+
+impl Drop for LocalAfter {
+    fn drop(&mut self) {
+        if is_active(&self.0) {
+            set_connected(false);
+        }
     }
 }
 
