@@ -413,6 +413,24 @@ mod tests {
         }
     }
 
+    /// Routers (the admin router's `?scope=fleet`) await them on any worker.
+    #[test]
+    fn fleet_controls_are_send() {
+        fn send<T: Send>(_: &T) {}
+        let handle = crate::breaker("default").unwrap();
+        send(&handle.fleet_force_open());
+        send(&handle.fleet_disable());
+        send(&handle.fleet_reset());
+    }
+
+    #[tokio::test]
+    async fn fleet_controls_say_what_is_missing() {
+        let handle = crate::breaker("default").unwrap();
+        let err = handle.fleet_force_open().await.unwrap_err();
+        assert_eq!(err, FleetError::NotShared("default".to_owned()));
+        assert!(err.to_string().contains("set fleet = true in its [breakers.default] table"), "{err}");
+    }
+
     #[tokio::test]
     async fn join_refuses_only_malformed_input() {
         let err = join("http://example", "checkout").unwrap_err();
