@@ -428,7 +428,11 @@ mod tests {
         let handle = crate::breaker("default").unwrap();
         let err = handle.fleet_force_open().await.unwrap_err();
         assert_eq!(err, FleetError::NotShared("default".to_owned()));
-        assert!(err.to_string().contains("set fleet = true in its [breakers.default] table"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("set fleet = true in its [breakers.default] table"),
+            "{err}"
+        );
     }
 
     #[tokio::test]
