@@ -6,7 +6,11 @@
 //! once. The keyed lines call the same breaker settings through `breaker_key`,
 //! over four keys in turn. A third group does the same for sync functions,
 //! against `retry` 2.x and backon's blocking retry; a fourth measures a nested
-//! call (one `#[retryable]` inside another's attempt). One line runs a breaker
+//! call (one `#[retryable]` inside another's attempt). A fifth, `hedge`,
+//! measures hedged call sites whose hedge never fires (fixed and percentile
+//! delays, with an attempt that answers at its first poll and one that waits
+//! once); a sixth, `attempt_span`, the `retry.attempt` span with no subscriber
+//! and with one that ignores `DEBUG`. One line of the first group runs a breaker
 //! with `fleet = true` (feature `redis`), whose success path must cost what a
 //! local breaker's does. See BENCHMARKS.md for results.
 //!
@@ -56,6 +60,12 @@ fleet = true
 ttl = "10s"
 min_retries_per_sec = 10
 retry_ratio = 0.2
+
+[hedges.bench-fixed]
+delay = "10s"
+
+[hedges.bench-p95]
+delay = "p95"
 "#;
 
 /// The operation: trivial, but opaque to the optimizer.
@@ -124,6 +134,80 @@ fn sync_with_untimed_breaker_and_budget(x: u64) -> io::Result<u64> {
 #[retryable(policy = "bench")]
 async fn nested_outer(x: u64) -> io::Result<u64> {
     policy_only(x).await
+}
+
+/// Hedged, fixed delay never reached.
+#[retryable(policy = "bench", hedge = "bench-fixed", idempotent)]
+async fn hedged_fixed(x: u64) -> io::Result<u64> {
+    op(x).await
+}
+
+/// Hedged, percentile delay never reached (every success is recorded).
+#[retryable(policy = "bench", hedge = "bench-p95", idempotent)]
+async fn hedged_p95(x: u64) -> io::Result<u64> {
+    op(x).await
+}
+
+/// The operation, waiting once (`Pending`, woken at once) before it answers.
+#[inline(never)]
+async fn op_yield(x: u64) -> io::Result<u64> {
+    tokio::task::yield_now().await;
+    Ok(black_box(x).wrapping_add(1))
+}
+
+#[retryable(policy = "bench")]
+async fn policy_only_yield(x: u64) -> io::Result<u64> {
+    op_yield(x).await
+}
+
+/// Hedged, fixed delay: the attempt waits, so the hedge timer is armed and dropped.
+#[retryable(policy = "bench", hedge = "bench-fixed", idempotent)]
+async fn hedged_fixed_yield(x: u64) -> io::Result<u64> {
+    op_yield(x).await
+}
+
+/// Hedged, percentile delay: the attempt waits, so the clock is read twice.
+#[retryable(policy = "bench", hedge = "bench-p95", idempotent)]
+async fn hedged_p95_yield(x: u64) -> io::Result<u64> {
+    op_yield(x).await
+}
+
+/// A subscriber like a `fmt` subscriber at `INFO`: it ignores `DEBUG` spans.
+struct InfoOnly;
+
+impl tracing::Subscriber for InfoOnly {
+    fn register_callsite(
+        &self,
+        metadata: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        if self.enabled(metadata) {
+            tracing::subscriber::Interest::always()
+        } else {
+            tracing::subscriber::Interest::never()
+        }
+    }
+
+    fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
+        *metadata.level() <= tracing::Level::INFO
+    }
+
+    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
+        Some(tracing::level_filters::LevelFilter::INFO)
+    }
+
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+
+    fn event(&self, _: &tracing::Event<'_>) {}
+
+    fn enter(&self, _: &tracing::span::Id) {}
+
+    fn exit(&self, _: &tracing::span::Id) {}
 }
 
 /// The same two layers with no retry loop anywhere.
@@ -343,5 +427,63 @@ fn nested(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, success_path, contention, sync_success_path, nested);
+fn hedge(c: &mut Criterion) {
+    install(Config::from_toml_str(CONFIG).expect("valid")).expect("installs");
+    let rt = runtime();
+    let mut group = c.benchmark_group("hedge");
+    group.bench_function("plain", |b| b.to_async(&rt).iter(|| op(black_box(1))));
+    group.bench_function("retryable_policy", |b| {
+        b.to_async(&rt).iter(|| policy_only(black_box(1)))
+    });
+    group.bench_function("hedged_fixed", |b| {
+        b.to_async(&rt).iter(|| hedged_fixed(black_box(1)))
+    });
+    group.bench_function("hedged_p95", |b| {
+        b.to_async(&rt).iter(|| hedged_p95(black_box(1)))
+    });
+    group.bench_function("plain_yield", |b| {
+        b.to_async(&rt).iter(|| op_yield(black_box(1)))
+    });
+    group.bench_function("retryable_policy_yield", |b| {
+        b.to_async(&rt).iter(|| policy_only_yield(black_box(1)))
+    });
+    group.bench_function("hedged_fixed_yield", |b| {
+        b.to_async(&rt).iter(|| hedged_fixed_yield(black_box(1)))
+    });
+    group.bench_function("hedged_p95_yield", |b| {
+        b.to_async(&rt).iter(|| hedged_p95_yield(black_box(1)))
+    });
+    group.finish();
+}
+
+fn attempt_span(c: &mut Criterion) {
+    install(Config::from_toml_str(CONFIG).expect("valid")).expect("installs");
+    let rt = runtime();
+    let mut group = c.benchmark_group("attempt_span");
+    group.bench_function("plain_no_subscriber", |b| {
+        b.to_async(&rt).iter(|| op(black_box(1)))
+    });
+    group.bench_function("retryable_policy_no_subscriber", |b| {
+        b.to_async(&rt).iter(|| policy_only(black_box(1)))
+    });
+    tracing::subscriber::with_default(InfoOnly, || {
+        group.bench_function("plain_info_subscriber", |b| {
+            b.to_async(&rt).iter(|| op(black_box(1)))
+        });
+        group.bench_function("retryable_policy_info_subscriber", |b| {
+            b.to_async(&rt).iter(|| policy_only(black_box(1)))
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    success_path,
+    contention,
+    sync_success_path,
+    nested,
+    hedge,
+    attempt_span
+);
 criterion_main!(benches);

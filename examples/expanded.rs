@@ -27,6 +27,18 @@
 //!   `match __outcome { Ok(v) => Ok(v), Err(e) => <path>(<arguments>, e).await }`,
 //!   the call going through a trait local to the function that checks the
 //!   fallback's signature at the path.
+//! - `hedge = "<name>"` (an `async fn` marked `idempotent`, with no `&mut`)
+//!   adds `.hedged("<name>")` to the `CallSite` and replaces the pinned
+//!   attempt with a closure that makes one: `let __attempt = || async { … };`
+//!   (the same async block, now built afresh for each attempt of a round),
+//!   handed to `__retry.hedged(__attempt, …)` instead of `__retry.attempt(…)`.
+//!   The controller pins the round's first attempt in place and, when the
+//!   hedge delay passes, calls the closure again for a hedge that runs beside
+//!   it in the same future (`retry-runtime/src/call/hedge.rs`).
+//!
+//! Every attempt, hedged or not, is polled inside a `retry.attempt` span
+//! (`DEBUG`, target `retry_runtime`, fields `call_site`, `attempt`, `hedge`)
+//! with [`retry_runtime::current_attempt`] set to it.
 
 use std::io;
 
@@ -137,14 +149,14 @@ impl Store {
                         |__rejected| {
                             retry_runtime::__private::FromRejected::from_rejected(__rejected)
                         },
-                        // Shows the error in retry and give-up events if its type is
-                        // `Debug` (autoref specialization), without requiring it.
+                        // Shows the error in retry and give-up events by its `Display`,
+                        // else its `Debug` (autoref specialization), requiring neither.
                         |__error| {
                             #[allow(unused_imports)]
                             use retry_runtime::__private::{
-                                DescribeDebug as _, DescribeOpaque as _,
+                                DescribeDebug as _, DescribeDisplay as _, DescribeOpaque as _,
                             };
-                            (&retry_runtime::__private::Describe(__error)).describe()
+                            (&&retry_runtime::__private::Describe(__error)).describe()
                         },
                     )
                     .await
@@ -156,8 +168,10 @@ impl Store {
                 retry_runtime::__private::ControlFlow::Continue(__pending) => match __retry
                     .pause(__pending, |__error| {
                         #[allow(unused_imports)]
-                        use retry_runtime::__private::{DescribeDebug as _, DescribeOpaque as _};
-                        (&retry_runtime::__private::Describe(__error)).describe()
+                        use retry_runtime::__private::{
+                            DescribeDebug as _, DescribeDisplay as _, DescribeOpaque as _,
+                        };
+                        (&&retry_runtime::__private::Describe(__error)).describe()
                     })
                     .await
                 {

@@ -13,7 +13,8 @@
 //! about 10 s with a summary in which every figure was counted during the run:
 //! by the server, by the clients, or from the library's own `tracing` events
 //! (retries, give-ups and breaker transitions, captured by a small layer in
-//! `quickstart/scenario.rs`).
+//! `quickstart/events.rs`). `quickstart/scenario.rs` says in which order to
+//! read the rest: the client a user would write comes first.
 
 #[path = "quickstart/scenario.rs"]
 mod scenario;

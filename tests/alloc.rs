@@ -66,6 +66,20 @@ async fn keyed_number(port: u64) -> io::Result<u64> {
     Ok(port)
 }
 
+/// A hedged site whose attempt answers at its first poll: no clock, no timer.
+#[retryable(hedge = "default", idempotent)]
+async fn hedged_ready(x: u64) -> io::Result<u64> {
+    Ok(x + 1)
+}
+
+/// A hedged site whose attempt waits once: the hedge timer is armed (10 s)
+/// and dropped unfired.
+#[retryable(hedge = "slow", idempotent)]
+async fn hedged_pending(x: u64) -> io::Result<u64> {
+    tokio::task::yield_now().await;
+    Ok(x + 1)
+}
+
 struct Store {
     hits: u64,
 }
@@ -84,6 +98,9 @@ fn a_successful_call_allocates_nothing() {
         .enable_time()
         .build()
         .expect("a current-thread runtime");
+    let config = retry_runtime::Config::from_toml_str("[hedges.slow]\ndelay = \"10s\"")
+        .expect("a valid config");
+    retry_runtime::install(config).expect("every name is defined");
     runtime.block_on(async {
         let mut store = Store { hits: 0 };
         // The first call of each site resolves and caches its policy: that may allocate.
@@ -143,6 +160,24 @@ fn a_successful_call_allocates_nothing() {
             allocations() - before_string,
             1,
             "the argument's clone for the attempt, nothing for the key"
+        );
+
+        // Hedged sites whose delay is never reached: a percentile delay (its
+        // histogram filled past min_samples) and a fixed one whose timer is
+        // armed and dropped.
+        hedged_ready(1).await.unwrap();
+        hedged_pending(1).await.unwrap();
+        let before_hedged = allocations();
+        let mut hedged = 0;
+        for i in 0..1_000 {
+            hedged += hedged_ready(i).await.unwrap();
+            hedged += hedged_pending(i).await.unwrap();
+        }
+        let hedged_allocations = allocations() - before_hedged;
+        assert!(hedged > 0);
+        assert_eq!(
+            hedged_allocations, 0,
+            "{hedged_allocations} allocations in 2,000 hedged calls whose hedge did not fire"
         );
         let after = allocations();
 

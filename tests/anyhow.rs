@@ -84,6 +84,6 @@ async fn rejections_arrive_as_anyhow_errors() {
 fn other_features_types_are_known_in_the_chain() {
     let status = anyhow::Error::new(tonic::Status::not_found("no such key")).context("lookup");
     assert_eq!(status.classify(), Class::Permanent);
-    let open = anyhow::Error::new(Rejected::BreakerOpen { breaker: "b" });
+    let open = anyhow::Error::new(Rejected::breaker_open("b"));
     assert_eq!(open.classify(), Class::Permanent);
 }

@@ -196,7 +196,7 @@ fn handle(name: &str) -> BreakerHandle {
 
 fn rejected_by(error: &io::Error) -> Option<&'static str> {
     match error.get_ref()?.downcast_ref::<Rejected>()? {
-        Rejected::BreakerOpen { breaker } => Some(breaker),
+        Rejected::BreakerOpen { breaker, .. } => Some(breaker),
         Rejected::AttemptTimeout { .. } => None,
     }
 }

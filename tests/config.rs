@@ -1503,6 +1503,72 @@ fn the_serde_route_reports_every_problem_at_once() {
     }
 }
 
+/// Issue 16: a count written as text said "a whole number from 0 to
+/// 4294967295" (the type's range), not the key's own range.
+#[test]
+fn a_count_of_the_wrong_type_states_the_keys_own_range() {
+    only_problem(
+        "[breakers.b]\nminimum_calls = \"five\"",
+        &[
+            "breakers.b.minimum_calls: invalid type: string \"five\", expected a whole number from 1 to 100000 (at most window_size for a count window)",
+            "write it like minimum_calls = 10",
+        ],
+    );
+    only_problem(
+        "[policies.p]\nmax_attempts = \"x\"",
+        &["expected a whole number from 1 to 1000;"],
+    );
+    only_problem(
+        "[budgets.b]\nmin_retries_per_sec = 1.5",
+        &["expected a whole number from 0 to 100000;"],
+    );
+    for (key, range) in [
+        ("window_size", "1 to 10000"),
+        ("half_open_calls", "1 to 1000"),
+        ("max_keys", "1 to 1000000"),
+    ] {
+        only_problem(
+            &format!("[breakers.b]\n{key} = true"),
+            &[&format!("expected a whole number from {range}")],
+        );
+    }
+}
+
+/// Through serde, problems are listed by section, name and key in
+/// alphabetical order (a deserialized table has no file order and no
+/// lines); `Config::from_toml_str_at` gives file order and lines.
+#[test]
+fn the_serde_route_lists_problems_alphabetically_and_the_text_route_in_file_order() {
+    let text = "name = \"x\"\n[retry.policies.zeta]\nmax_attempts = 0\n[retry.policies.alpha]\njitter = 1\n[retry.breakers.s3]\nwindow = \"cont\"\n";
+    let err = match toml::from_str::<App>(text) {
+        Ok(app) => panic!("expected an error, got {app:?}"),
+        Err(e) => e,
+    };
+    let message = err.message();
+    let at = |path: &str| {
+        message
+            .find(path)
+            .unwrap_or_else(|| panic!("{path} missing from {message}"))
+    };
+    assert!(
+        at("breakers.s3.window") < at("policies.alpha.jitter")
+            && at("policies.alpha.jitter") < at("policies.zeta.max_attempts"),
+        "{message}"
+    );
+    let err = match Config::from_toml_str_at(text, "retry") {
+        Ok(c) => panic!("expected an error, got {c:?}"),
+        Err(e) => e,
+    };
+    assert_eq!(
+        paths(&err),
+        [
+            "retry.policies.zeta.max_attempts",
+            "retry.policies.alpha.jitter",
+            "retry.breakers.s3.window"
+        ]
+    );
+}
+
 /// Issue 9, item 6: every count has a documented upper bound.
 #[test]
 fn counts_have_upper_bounds() {

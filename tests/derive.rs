@@ -51,7 +51,7 @@ fn every_variant_of_the_design_example_has_its_class() {
     assert_eq!(reset.classify(), Class::Transient);
     let missing: StoreError = io::Error::from(io::ErrorKind::NotFound).into();
     assert_eq!(missing.classify(), Class::Permanent);
-    let open: StoreError = Rejected::BreakerOpen { breaker: "s3" }.into();
+    let open: StoreError = Rejected::breaker_open("s3").into();
     assert_eq!(open.classify(), Class::Permanent);
     // thiserror's Display still works beside it.
     assert_eq!(StoreError::NotFound.to_string(), "not found");
@@ -124,6 +124,9 @@ impl Classify for Sent {
     fn replay_safe(&self) -> bool {
         false
     }
+    fn is_outage(&self) -> bool {
+        true
+    }
 }
 
 #[derive(Debug, Classify)]
@@ -139,6 +142,15 @@ fn transparent_variants_forward_replay_safety() {
     assert!(!Outer::Sent(Sent).replay_safe());
     assert!(Outer::Other.replay_safe());
     assert!(StoreError::Unavailable.replay_safe());
+}
+
+/// Issue 16, item 2: a 5xx with `Retry-After` wrapped in an enum of the
+/// user's still opens a breaker: `is_outage` is forwarded too.
+#[test]
+fn transparent_variants_forward_outage() {
+    assert!(Outer::Sent(Sent).is_outage());
+    assert!(!Outer::Other.is_outage());
+    assert!(!StoreError::Throttled(Duration::from_secs(1)).is_outage());
 }
 
 mod reexported {

@@ -119,6 +119,12 @@ async fn instance_main() {
     let fleet =
         retry_runtime::fleet::join(&var("RETRY_FLEET_URL"), &var("RETRY_FLEET_NS")).unwrap();
     assert!(fleet.wait_connected(Duration::from_secs(10)).await);
+    // The admin router, served for real: `?scope=fleet` writes go through it.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let admin = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(listener, retry_runtime::admin::router_with_token("t0ken")).await
+    });
     println!("@ ready {}", fleet.instance_id());
     let (lines, mut commands) = tokio::sync::mpsc::unbounded_channel();
     std::thread::spawn(move || {
@@ -157,6 +163,25 @@ async fn instance_main() {
             }
             ["keys", name] => breaker(name).unwrap().live_keys().to_string(),
             ["trials"] => TRIALS.load(Ordering::Relaxed).to_string(),
+            // The recent events (DESIGN §14): fleet changes and fleet transitions.
+            ["recent"] => {
+                let events = retry_runtime::recent_events();
+                let count = |kind| events.iter().filter(|e| e.kind == kind).count();
+                let by_fleet = events
+                    .iter()
+                    .filter(|e| {
+                        e.kind == retry_runtime::EventKind::BreakerTransition
+                            && e.fields
+                                .get("reason")
+                                .is_some_and(|r| r.to_string() == "fleet")
+                    })
+                    .count();
+                format!(
+                    "connected {} lost {} by-fleet {by_fleet}",
+                    count(retry_runtime::EventKind::FleetConnected),
+                    count(retry_runtime::EventKind::FleetLost)
+                )
+            }
             ["events"] => format!(
                 "lost {} back {}",
                 LOSSES.load(Ordering::Relaxed),
@@ -173,6 +198,16 @@ async fn instance_main() {
                     Ok(()) => "ok".to_owned(),
                     Err(e) => format!("err {e}"),
                 }
+            }
+            // admin ACTION NAME: POST /breakers/NAME/ACTION?scope=fleet.
+            ["admin", action, name] => {
+                let response = reqwest::Client::new()
+                    .post(format!("{admin}/breakers/{name}/{action}?scope=fleet"))
+                    .bearer_auth("t0ken")
+                    .send()
+                    .await
+                    .unwrap();
+                response.status().as_u16().to_string()
             }
             _ => format!("unknown command {line}"),
         };
@@ -485,6 +520,9 @@ fn redis_frozen_then_killed_fails_no_call_and_sharing_resumes_on_reconnection() 
     all_become(&mut [&mut b], "state pay", "Open", LONG);
     // And one INFO for the return.
     assert_eq!(a.ask("events"), "lost 1 back 1");
+    // The recent events have them, and B's opening by the fleet.
+    assert_eq!(a.ask("recent"), "connected 2 lost 1 by-fleet 0");
+    assert_eq!(b.ask("recent"), "connected 2 lost 1 by-fleet 1");
 }
 
 /// Without a joined fleet, `fleet = true` changes nothing: the breaker opens,

@@ -313,7 +313,8 @@ async fn an_open_breaker_is_unavailable_and_classified_as_its_rejection() {
     assert!(matches!(
         source,
         Some(Rejected::BreakerOpen {
-            breaker: "grpc_forced"
+            breaker: "grpc_forced",
+            key: None
         })
     ));
     assert_eq!(

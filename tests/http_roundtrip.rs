@@ -14,7 +14,7 @@ mod support;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use loopback::{Reply, Server};
+use loopback::{Reply, Server, client};
 use retry_runtime::reqwest::{Error, send};
 use retry_runtime::{Class, Classify, Rejected, retryable};
 
@@ -29,13 +29,6 @@ jitter = "none"
 base = "http"
 attempt_timeout = "300ms"
 "#;
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("a client without TLS builds")
-}
 
 #[retryable(policy = "http")]
 async fn get(client: &reqwest::Client, url: &str) -> Result<String, Error> {

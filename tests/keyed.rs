@@ -120,7 +120,20 @@ async fn one_key_tripped_open_leaves_the_others_closed_and_called() {
     for _ in 0..2 {
         assert!(call_host("down.example", true).await.is_err());
     }
-    assert!(is_breaker_open(&call_host("down.example", false).await));
+    let refused = call_host("down.example", false).await;
+    assert!(is_breaker_open(&refused));
+    // The refusal names the key whose instance refused (issue 16).
+    let rejected = refused
+        .as_ref()
+        .err()
+        .and_then(|e| e.get_ref())
+        .and_then(|inner| inner.downcast_ref::<Rejected>())
+        .expect("a Rejected inside the io::Error");
+    assert_eq!(rejected.breaker_key(), Some("down.example"));
+    assert!(
+        rejected.to_string().contains("key `down.example`"),
+        "{rejected}"
+    );
     // Another key of the same name: its own instance, closed, called.
     for _ in 0..5 {
         call_host("up.example", false)

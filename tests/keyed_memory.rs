@@ -47,12 +47,31 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// The live-byte count is global: one measuring test at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 const CONFIG: &str = r#"
 [policies.once]
 max_attempts = 1
 
 [breakers.many]
 max_keys = 1000
+
+# For what one instance weighs: the default count window (20 outcomes), and a
+# 60 s time window (60 buckets of one second).
+[breakers.count-window]
+max_keys = 2000
+
+[breakers.time-window]
+window = "time"
+window_duration = "60s"
+max_keys = 2000
 "#;
 
 #[retryable(policy = "once", breaker = "many", breaker_key = key)]
@@ -60,8 +79,45 @@ async fn call(key: &str) -> io::Result<usize> {
     Ok(key.len())
 }
 
+/// Live bytes per keyed instance of `name`, over 1000 new keys whose text
+/// is 17 bytes (`host-NNNN.example`): the instance, its window, its key text
+/// and its place in the table (the table's growth to 1000 places included).
+fn bytes_per_instance(name: &str) -> i64 {
+    let _ = breaker_for(name, "first.example");
+    let before = LIVE_BYTES.load(Ordering::Relaxed);
+    let handles: Vec<_> = (0..1000u32)
+        .map(|i| breaker_for(name, &format!("host-{i:04}.example")).expect("a known name"))
+        .collect();
+    let after = LIVE_BYTES.load(Ordering::Relaxed);
+    // The handles hold their name and key (two `Arc<str>`s each): not the
+    // instance's cost.
+    let handle_bytes: i64 = handles
+        .iter()
+        .map(|h| 2 * 16 + i64::try_from(h.name().len() + h.key().map_or(0, str::len)).unwrap_or(0))
+        .sum();
+    (after - before - handle_bytes) / 1000
+}
+
+/// The figures the docs give for one keyed instance, measured:
+/// `cargo test --release --test keyed_memory -- --nocapture`.
+#[test]
+fn what_a_keyed_instance_weighs() {
+    let _serial = serial();
+    install(Config::from_toml_str(CONFIG).expect("valid")).expect("installs");
+    let count = bytes_per_instance("count-window");
+    let time = bytes_per_instance("time-window");
+    println!(
+        "one keyed instance with a 17-byte key: {count} bytes with the default count window (20 outcomes), {time} bytes with a 60 s time window"
+    );
+    assert!((300..700).contains(&count), "{count} bytes");
+    assert!((1500..3000).contains(&time), "{time} bytes");
+    // Gone, so that the other test's count of what a reset frees is its own.
+    retry_runtime::reset_state();
+}
+
 #[test]
 fn a_hundred_thousand_keys_keep_max_keys_instances_and_flat_memory() {
+    let _serial = serial();
     install(Config::from_toml_str(CONFIG).expect("valid")).expect("installs");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()

@@ -167,3 +167,66 @@ async fn after_a_nested_call_the_thread_is_no_longer_inside_an_attempt() {
     assert!(inner(&later).await.is_err());
     assert_eq!(later.load(Ordering::SeqCst), 3);
 }
+
+#[retryable(policy = "three")]
+async fn outer_driving_a_local_set(bottom: &'static AtomicU32) -> io::Result<()> {
+    let local = tokio::task::LocalSet::new();
+    local
+        .run_until(async move {
+            tokio::task::spawn_local(inner(bottom))
+                .await
+                .expect("the task ran")
+        })
+        .await
+}
+
+/// Issue 16, item 6: a `spawn_local`ed task driven by `run_until` inside an
+/// attempt is polled on the attempt's thread, within the attempt's poll, but
+/// it is another task: not nested (it made one attempt per outer attempt).
+#[tokio::test(start_paused = true)]
+async fn a_local_task_driven_inside_an_attempt_is_not_nested() {
+    setup();
+    static BOTTOM: AtomicU32 = AtomicU32::new(0);
+    assert!(outer_driving_a_local_set(&BOTTOM).await.is_err());
+    assert_eq!(
+        BOTTOM.load(Ordering::SeqCst),
+        9,
+        "9 attempts at the bottom, not 3"
+    );
+}
+
+#[retryable(policy = "three")]
+fn outer_sync_blocking_on_a_task(bottom: &'static AtomicU32) -> io::Result<()> {
+    support::paused_runtime()
+        .block_on(async move { tokio::spawn(inner(bottom)).await.expect("the task ran") })
+}
+
+#[retryable(policy = "three")]
+fn outer_sync_blocking_on_a_call(bottom: &'static AtomicU32) -> io::Result<()> {
+    support::paused_runtime().block_on(inner(bottom))
+}
+
+/// Issue 16, item 6: `block_on(tokio::spawn(..))` on a current-thread runtime
+/// inside a sync attempt runs the task on the attempt's thread, but the task
+/// is not nested. A call awaited by `block_on` itself (no task of its own)
+/// runs inside the attempt: nested.
+#[test]
+fn a_task_spawned_inside_a_sync_attempt_is_not_nested() {
+    setup();
+    let _clock = ManualClock::start();
+    static BOTTOM: AtomicU32 = AtomicU32::new(0);
+    assert!(outer_sync_blocking_on_a_task(&BOTTOM).is_err());
+    assert_eq!(
+        BOTTOM.load(Ordering::SeqCst),
+        9,
+        "9 attempts at the bottom, not 3"
+    );
+
+    static CALLED: AtomicU32 = AtomicU32::new(0);
+    assert!(outer_sync_blocking_on_a_call(&CALLED).is_err());
+    assert_eq!(
+        CALLED.load(Ordering::SeqCst),
+        3,
+        "awaited in the attempt: nested"
+    );
+}

@@ -48,12 +48,14 @@ async fn summary_follows_the_run() {
         assert_eq!(p.ok + p.failed + p.fast_failed, p.calls, "{phase:?}: {p:?}");
         assert!(p.ok_after_retry <= p.ok, "{phase:?}: {p:?}");
         // Requests = first attempts the breaker let through + retries made:
-        // every retry event is followed by an attempt unless the breaker
-        // refuses it when the backoff ends.
+        // every retry event is followed by an attempt unless the breaker or
+        // the budget (emptied by other calls during the sleep) refuses it
+        // when the backoff ends.
         assert!(p.retries_refused <= p.gave_up(scenario::REASON_BREAKER));
+        assert!(p.budget_refused_after_sleep <= p.gave_up(scenario::REASON_BUDGET));
         assert_eq!(
             p.attempts,
-            p.calls - p.fast_failed + p.retries - p.retries_refused,
+            p.calls - p.fast_failed + p.retries - p.retries_refused - p.budget_refused_after_sleep,
             "{phase:?}: {p:?}"
         );
     }
@@ -170,4 +172,17 @@ fn summary_of_a_quiet_run() {
     assert!(!summary.contains("The budget refused"));
     assert!(summary.contains("and the budget refused 0 retries"));
     assert!(summary.contains("Breaker transitions (0, from the library's events):"));
+
+    // A budget emptied by other calls during a backoff refuses after the sleep.
+    let mut report = report;
+    report.phases[0].gave_up = BTreeMap::from([(scenario::REASON_BUDGET.to_owned(), 5)]);
+    report.phases[0].budget_refused_after_sleep = 2;
+    report.phases[0].budget_spared = 5;
+    let summary = report.summary();
+    assert!(
+        summary.contains(
+            "The budget refused 5 retries: those calls returned their last error at once (2 when the backoff ended: other calls had taken the budget's last retries while they slept) instead of making up to 5 more requests."
+        ),
+        "{summary}"
+    );
 }

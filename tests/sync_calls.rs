@@ -352,6 +352,44 @@ fn install_refuses_an_attempt_timeout_for_a_sync_call_site() {
     assert!(guarded_by_policy().is_ok());
 }
 
+/// Issue 16: one pass, every problem. A config that leaves a name undefined
+/// and sets a sync site's attempt_timeout is refused with both problems at
+/// once, not the second only after the first is fixed.
+#[test]
+fn install_reports_undefined_names_and_sync_timeouts_together() {
+    setup();
+    let broken = CONFIG
+        .replace(
+            "[policies.sync-timeout-check]\n",
+            "[policies.sync-timeout-check]\nattempt_timeout = \"2s\"\n",
+        )
+        .replace("[breakers.shared-a]", "[breakers.renamed-a]");
+    let config =
+        Config::from_toml_str(&format!("{broken}\n{}", support::UNLIMITED_DEFAULT_BUDGET)).unwrap();
+    let error = retry_runtime::install(config).unwrap_err();
+    let InstallError::Several(errors) = &error else {
+        panic!("expected both problems, got: {error}");
+    };
+    assert!(
+        matches!(&errors[..], [InstallError::UndefinedNames { missing }, InstallError::SyncAttemptTimeout { sites }]
+            if missing.len() == 1 && missing[0].name == "shared-a" && sites.len() == 1),
+        "{error:?}"
+    );
+    let text = error.to_string();
+    for needle in [
+        "breaker `shared-a`",
+        "policies.sync-timeout-check.attempt_timeout",
+        "the running one stays in force",
+    ] {
+        assert!(text.contains(needle), "`{needle}` missing from: {text}");
+    }
+    assert_eq!(
+        text.matches("the running one stays in force").count(),
+        1,
+        "one header: {text}"
+    );
+}
+
 // Keys and fallbacks work for sync functions too.
 
 fn cached(runs: &AtomicU32, error: io::Error) -> io::Result<u32> {

@@ -1,6 +1,8 @@
 //! The `tracing` events of the README's table: retry, give-up (with each
-//! reason), breaker transitions; none on the success path. Captured with a
-//! minimal subscriber that records each event's level, message and fields.
+//! reason), breaker transitions; none on the success path; errors shown by
+//! their `Display`; a storm of give-ups or rejections quieted to one line per
+//! call site and interval. Captured with a minimal subscriber that records
+//! each event's level, message and fields.
 
 mod support;
 
@@ -41,6 +43,15 @@ open_duration = "1s"
 half_open_calls = 1
 
 [breakers.events-quiet]
+
+[policies.events-once]
+max_attempts = 1
+
+[breakers.events-storm]
+window_size = 2
+minimum_calls = 2
+failure_rate_threshold = 1.0
+open_duration = "1h"
 
 [budgets.events-empty]
 ttl = "10s"
@@ -238,7 +249,7 @@ async fn breaker_transitions_and_rejected_retries() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn errors_without_debug_show_a_placeholder() {
+async fn errors_without_display_or_debug_show_a_placeholder() {
     setup();
     let capture = Capture::default();
     let _guard = tracing::subscriber::set_default(capture.clone());
@@ -248,7 +259,7 @@ async fn errors_without_debug_show_a_placeholder() {
     assert!(
         events
             .iter()
-            .all(|e| e.field("error") == "<error type is not Debug>"),
+            .all(|e| e.field("error") == "<error type is neither Display nor Debug>"),
         "{events:#?}"
     );
 }
@@ -311,4 +322,143 @@ async fn a_nested_call_says_so_and_only_the_outer_call_retries() {
         .map(|e| e.field("call_site"))
         .collect();
     assert_eq!(retries, ["events.outer", "events.outer"]);
+}
+
+/// An error whose `Debug` spans lines (a backtrace, say) and whose `Display` is one line.
+struct Loud;
+
+impl std::fmt::Display for Loud {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("disk on fire")
+    }
+}
+
+impl std::fmt::Debug for Loud {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Loud {\n    backtrace: [\n        0: main,\n    ],\n}")
+    }
+}
+
+impl Classify for Loud {
+    fn classify(&self) -> Class {
+        Class::Transient
+    }
+}
+
+impl From<Rejected> for Loud {
+    fn from(_: Rejected) -> Self {
+        Loud
+    }
+}
+
+#[retryable(policy = "events", name = "events.loud")]
+async fn loud() -> Result<u32, Loud> {
+    Err(Loud)
+}
+
+#[retryable(policy = "events", name = "events.anyhow")]
+async fn with_context() -> anyhow::Result<u32> {
+    let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "peer reset");
+    Err(anyhow::Error::new(io).context("fetching the manifest"))
+}
+
+#[tokio::test(start_paused = true)]
+async fn errors_show_their_display_on_one_line() {
+    setup();
+    let capture = Capture::default();
+    let _guard = tracing::subscriber::set_default(capture.clone());
+    assert!(loud().await.is_err());
+    let events = capture.take();
+    assert_eq!(events.len(), 3, "{events:#?}");
+    assert!(
+        events.iter().all(|e| e.field("error") == "disk on fire"),
+        "{events:#?}"
+    );
+
+    assert!(with_context().await.is_err());
+    let events = capture.take();
+    assert!(!events.is_empty());
+    assert!(
+        events
+            .iter()
+            .all(|e| e.field("error") == "fetching the manifest: peer reset"),
+        "anyhow's chain on one line, no backtrace: {events:#?}"
+    );
+}
+
+#[retryable(policy = "events-once", name = "events.storm")]
+async fn storm() -> Result<u32, E> {
+    Err(E::Down(0))
+}
+
+#[retryable(
+    policy = "events-once",
+    breaker = "events-storm",
+    name = "events.rejected"
+)]
+async fn rejected() -> Result<u32, E> {
+    Err(E::Down(0))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_storm_of_give_ups_is_one_warning_per_interval_with_a_count() {
+    setup();
+    let capture = Capture::default();
+    let _guard = tracing::subscriber::set_default(capture.clone());
+    for _ in 0..100 {
+        storm().await.unwrap_err();
+    }
+    let events = capture.take();
+    let warnings: Vec<_> = events.iter().filter(|e| e.level == Level::WARN).collect();
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    assert_eq!(warnings[0].message(), "giving up");
+    let quieted: Vec<_> = events.iter().filter(|e| e.level == Level::DEBUG).collect();
+    assert_eq!(quieted.len(), 99);
+    for e in &quieted {
+        assert_eq!(
+            e.message(),
+            "giving up (repeated; counted in this call site's next warning)"
+        );
+        assert_eq!(e.field("reason"), "attempts exhausted");
+        assert_eq!(e.field("error"), "Down(0)");
+    }
+
+    // Still within the interval: quiet.
+    tokio::time::advance(retry_runtime::QUIET_INTERVAL - std::time::Duration::from_millis(1)).await;
+    storm().await.unwrap_err();
+    assert_eq!(capture.take()[0].level, Level::DEBUG);
+    // The next interval: one warning that counts the quieted ones.
+    tokio::time::advance(std::time::Duration::from_millis(1)).await;
+    storm().await.unwrap_err();
+    let events = capture.take();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].level, Level::WARN);
+    assert_eq!(events[0].field("repeated"), "100");
+    assert_eq!(
+        events[0].message(),
+        "giving up (and 100 more times since this call site's last warning, logged at DEBUG)"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_storm_of_rejections_is_one_debug_line_per_interval() {
+    setup();
+    let capture = Capture::default();
+    let _guard = tracing::subscriber::set_default(capture.clone());
+    // Two failures open the breaker; then 50 calls are rejected.
+    for _ in 0..52 {
+        rejected().await.unwrap_err();
+    }
+    let rejections: Vec<_> = capture
+        .take()
+        .into_iter()
+        .filter(|e| {
+            e.message()
+                .starts_with("circuit breaker open: call rejected")
+        })
+        .collect();
+    assert_eq!(rejections.len(), 50);
+    assert_eq!(rejections[0].level, Level::DEBUG);
+    assert_eq!(rejections[0].field("repeated"), "0");
+    assert!(rejections[1..].iter().all(|e| e.level == Level::TRACE));
 }

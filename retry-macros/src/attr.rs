@@ -20,6 +20,7 @@ pub(crate) struct Args {
     pub(crate) krate: Option<CratePath>,
     pub(crate) breaker_key: Option<BreakerKey>,
     pub(crate) fallback: Option<Fallback>,
+    pub(crate) hedge: Option<Hedge>,
 }
 
 /// The keys, as DESIGN §3 lists them.
@@ -33,6 +34,7 @@ const KEYS: &[&str] = &[
     "crate",
     "breaker_key",
     "fallback",
+    "hedge",
 ];
 
 impl Args {
@@ -120,6 +122,7 @@ fn example(key: &str) -> &'static str {
         "crate" => "\"my_crate::retry\"",
         "breaker_key" => "host",
         "fallback" => "cached_value",
+        "hedge" => "\"search\"",
         _ => "...",
     }
 }
@@ -155,6 +158,7 @@ const CONFIG_SETTINGS: &[(&str, &[&str])] = &[
         ],
     ),
     ("budget", &["ttl", "min_retries_per_sec", "retry_ratio"]),
+    ("hedge", &["delay", "max_hedges", "min_samples"]),
 ];
 
 fn unknown_key(key: &str) -> Error {
@@ -181,7 +185,7 @@ fn unknown_key(key: &str) -> Error {
     match close {
         Some(known) => Error::custom(format!("unknown key `{key}`: did you mean `{known}`?")),
         None => Error::custom(format!(
-            "unknown key `{key}`: the keys are `policy`, `breaker`, `budget`, `idempotent`, `retry_if`, `name`, `crate`, `breaker_key` and `fallback`"
+            "unknown key `{key}`: the keys are `policy`, `breaker`, `budget`, `idempotent`, `retry_if`, `name`, `crate`, `breaker_key`, `fallback` and `hedge`"
         )),
     }
 }
@@ -272,6 +276,7 @@ impl Name {
                 "a retry budget in the config file",
                 "use the `default` budget",
             ),
+            "hedge" => ("a hedge in the config file", "call without hedging"),
             _ => (
                 "this call site in logs and metrics",
                 "use `module_path::fn_name`",
@@ -318,6 +323,22 @@ impl Name {
             ))
             .with_span(expr)),
         }
+    }
+}
+
+/// `hedge = "<name>"`, with where the key is written (the hedging rules point there).
+#[derive(Debug)]
+pub(crate) struct Hedge {
+    pub(crate) name: String,
+    pub(crate) span: proc_macro2::Span,
+}
+
+impl FromMeta for Hedge {
+    fn from_meta(item: &syn::Meta) -> darling::Result<Self> {
+        Name::from_meta(item).map(|name| Hedge {
+            name: name.value,
+            span: item.path().span(),
+        })
     }
 }
 

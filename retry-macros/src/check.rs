@@ -10,7 +10,7 @@ use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
 use syn::{FnArg, ItemFn, Pat, PatIdent, Type};
 
-use crate::attr::{Args, Name};
+use crate::attr::{Args, Hedge, Name};
 
 /// Everything `expand` needs: the function with its signature prepared, and
 /// how each argument is handed to each attempt.
@@ -35,6 +35,8 @@ pub(crate) struct Plan {
     /// `breaker_key = <expr>`: computed once per call, before the first attempt.
     pub(crate) breaker_key: Option<syn::Expr>,
     pub(crate) fallback: Option<FallbackPlan>,
+    /// `hedge = "<name>"`: the attempts of a round may run at once.
+    pub(crate) hedge: Option<String>,
 }
 
 /// `fallback = path`: what to call it with, and the signature it must have.
@@ -128,6 +130,13 @@ pub(crate) fn check(
         );
     }
 
+    if let Some(hedge) = &args.hedge {
+        check_hedge(&function, hedge, idempotent, &fn_name, &mut errors);
+    }
+    // A hedged function's `&mut` is refused by the hedging rule, whatever
+    // `idempotent` says: rule 2 would only repeat it.
+    let idempotent_or_hedged = idempotent || args.hedge.is_some();
+
     let mut rebinds = Vec::new();
     let mut self_rebind = None;
     let mut next_arg = 0usize;
@@ -135,14 +144,16 @@ pub(crate) fn check(
     for input in &mut function.sig.inputs {
         match input {
             FnArg::Receiver(receiver) => {
-                self_rebind = receiver_rebind(receiver, idempotent, &fn_name, &mut errors);
+                self_rebind =
+                    receiver_rebind(receiver, idempotent_or_hedged, &fn_name, &mut errors);
                 let self_token = receiver.self_token;
                 fallback_args.push(quote::quote!(#self_token));
             }
             FnArg::Typed(typed) => {
                 let index = next_arg;
                 next_arg += 1;
-                if let Some(rebind) = typed_rebind(typed, index, idempotent, &fn_name, &mut errors)
+                if let Some(rebind) =
+                    typed_rebind(typed, index, idempotent_or_hedged, &fn_name, &mut errors)
                 {
                     rebinds.push(rebind);
                 }
@@ -185,7 +196,75 @@ pub(crate) fn check(
         sync,
         breaker_key: args.breaker_key.map(|k| k.expr),
         fallback,
+        hedge: args.hedge.map(|h| h.name),
     })
+}
+
+/// The three hedging rules (DESIGN §13): `idempotent`, no `&mut` lent to
+/// attempts that run at once, `async fn` only.
+fn check_hedge(
+    function: &ItemFn,
+    hedge: &Hedge,
+    idempotent: bool,
+    fn_name: &str,
+    errors: &mut darling::error::Accumulator,
+) {
+    let name = &hedge.name;
+    if !idempotent {
+        errors.push(
+            Error::custom(format!(
+                "`hedge` needs `idempotent`: a hedge repeats the request while the first attempt may still succeed, so both may take effect; add `idempotent` (`#[retryable(hedge = \"{name}\", idempotent)]`) if running `{fn_name}` twice at once is safe, or remove `hedge`"
+            ))
+            .with_span(&hedge.span),
+        );
+    }
+    let sig = &function.sig;
+    if sig.asyncness.is_none() {
+        errors.push(
+            Error::custom(format!(
+                "`hedge` needs an `async fn`: a sync attempt holds its thread until it ends, so no hedge can run beside it; make `{fn_name}` an `async fn`, or remove `hedge`"
+            ))
+            .with_span(&sig.fn_token),
+        );
+    }
+    let concurrent = "hedged attempts run at the same time, and one `&mut` cannot be lent to two of them, even with `idempotent`";
+    for input in &sig.inputs {
+        match input {
+            FnArg::Receiver(receiver) => {
+                let what = if receiver.reference.is_some() {
+                    "`&mut self`"
+                } else {
+                    "`self: Pin<&mut Self>`"
+                };
+                if let Some(at) = mut_span(&receiver.ty) {
+                    errors.push(
+                        Error::custom(format!(
+                            "`hedge` cannot lend {what} to its attempts: {concurrent}; take `&self` (with interior mutability for state that must change), or remove `hedge`"
+                        ))
+                        .with_span(&at),
+                    );
+                }
+            }
+            FnArg::Typed(typed) => {
+                if let Some(at) = mut_span(&typed.ty) {
+                    let shared = match &*typed.ty {
+                        Type::Reference(r) => format!("&{}", shown(&r.elem)),
+                        _ => "a shared reference".to_owned(),
+                    };
+                    let arg = match &*typed.pat {
+                        Pat::Ident(p) => format!("the `&mut` argument `{}`", p.ident),
+                        _ => "a `&mut` argument".to_owned(),
+                    };
+                    errors.push(
+                        Error::custom(format!(
+                            "`hedge` cannot lend {arg} to its attempts: {concurrent}; take `{shared}` (with interior mutability for state that must change), or remove `hedge`"
+                        ))
+                        .with_span(&at),
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// How the fallback receives an argument: by the name the signature binds it

@@ -25,6 +25,7 @@ pub(crate) fn expand(plan: Plan) -> TokenStream {
         sync,
         breaker_key,
         fallback,
+        hedge,
     } = plan;
     let private = quote!(#krate::__private);
     let fn_ident = &function.sig.ident;
@@ -95,8 +96,8 @@ pub(crate) fn expand(plan: Plan) -> TokenStream {
     let attempt_at = syn::Ident::new("__attempt", mixed.located_at(error_span));
     let describe = quote!(|#error| {
         #[allow(unused_imports)]
-        use #private::{DescribeDebug as _, DescribeOpaque as _};
-        (&#private::Describe(#error)).describe()
+        use #private::{DescribeDebug as _, DescribeDisplay as _, DescribeOpaque as _};
+        (&&#private::Describe(#error)).describe()
     });
     let attempt_body = quote! {
         #(#rebinds)*
@@ -132,6 +133,26 @@ pub(crate) fn expand(plan: Plan) -> TokenStream {
             #controller_at.pause_sync(#pending, #describe)
         );
         (run, pause)
+    } else if hedge.is_some() {
+        // Attempts may run at once: a non-`move` closure makes each one, a
+        // fresh async block borrowing the arguments like an unhedged attempt.
+        let run = quote_spanned!(error_span.resolved_at(mixed)=>
+            #controller_at.hedged(
+                #attempt_at,
+                |#error| #classify,
+                |#rejected| #from_rejected,
+                #describe,
+            )
+        );
+        let awaited = quote_spanned!(error_span.resolved_at(mixed)=> #run.await);
+        let step = quote! {{
+            let #attempt = || async { #attempt_body };
+            #awaited
+        }};
+        let pause = quote_spanned!(error_span.resolved_at(mixed)=>
+            #controller_at.pause(#pending, #describe).await
+        );
+        (step, pause)
     } else {
         let run = quote_spanned!(error_span.resolved_at(mixed)=>
             #controller_at.attempt(
@@ -169,6 +190,10 @@ pub(crate) fn expand(plan: Plan) -> TokenStream {
         quote!(#site_value.synchronous())
     } else {
         site_value
+    };
+    let site_value = match &hedge {
+        Some(hedge) => quote!(#site_value.hedged(#hedge)),
+        None => site_value,
     };
 
     // With a key, the call takes its breaker instance once, before the first

@@ -25,13 +25,15 @@ use proc_macro::TokenStream;
 use proc_macro2::TokenStream as TokenStream2;
 use quote::ToTokens;
 
-/// Retries an async or sync function under a named policy; see `retry_runtime::retryable`.
+/// Implemented in the `retry-macros` crate: depend on `retry-runtime` and write
+/// `use retry_runtime::retryable;` (its documentation there is the full reference).
 #[proc_macro_attribute]
 pub fn retryable(args: TokenStream, item: TokenStream) -> TokenStream {
     expand_retryable(args.into(), item.into()).into()
 }
 
-/// Implements `Classify` from `#[classify(...)]` keys; see `retry_runtime::Classify`.
+/// Implemented in the `retry-macros` crate: depend on `retry-runtime` and write
+/// `use retry_runtime::Classify;`, which brings the trait and this derive.
 #[proc_macro_derive(Classify, attributes(classify))]
 pub fn derive_classify(item: TokenStream) -> TokenStream {
     derive::derive(item.into()).into()

@@ -6,10 +6,16 @@
 //! cut into slots of `ttl / 10`; each counts the first attempts (deposits) and
 //! retries (withdrawals) made while it was current.
 //!
-//! The guarantee, exact: **over any window of `ttl`, however placed, retries ≤
-//! reserve + `retry_ratio` · the first attempts counted at its last retry**
-//! (those of the `ttl`, slot-aligned, before that retry). A window of `ttl`
-//! spans at most eleven slots, and the last retry in it counted all eleven.
+//! A retry is withdrawn when it is sent, after its backoff sleep (the
+//! controller only checks, with [`Budget::holds_a_retry`], before sleeping),
+//! so a withdrawal's time is the time the service receives the retry.
+//!
+//! The guarantee, exact: **over any window of `ttl`, however placed, retries
+//! sent ≤ reserve + `retry_ratio` · the first attempts counted at its last
+//! retry** (those of the `ttl`, slot-aligned, before that retry). Slots are
+//! `ttl / 10` rounded *up* to the nanosecond, so ten of them cover at least a
+//! `ttl`: a window of `ttl` spans at most eleven slots, and the last retry in
+//! it counted all eleven.
 //! The price: a retry keeps counting for `ttl` to `ttl` + one slot after it
 //! was made (a steady reserve-only rate is 10/11 of `min_retries_per_sec`).
 //!
@@ -23,7 +29,7 @@
 //! thread owns with a plain load and store (see [`crate::shard`]), and no
 //! deposit is ever lost.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -51,6 +57,26 @@ pub(crate) struct Budget {
     advancing: Mutex<SlotClock>,
     /// Retries refused since the budget was created.
     exhausted: AtomicU64,
+    /// Whether the last withdrawal was refused ([`DRY_LOUD`] when the dry
+    /// spell's start was reported, [`DRY_QUIET`] when it was not), and
+    /// `exhausted` when it began: the recent events get dry spells, not each
+    /// refusal, and at most one spell per budget per quiet interval.
+    dry: AtomicU8,
+    dry_since: AtomicU64,
+    dry_quiet: crate::ops::quiet::Quiet,
+}
+
+const WET: u8 = 0;
+const DRY_QUIET: u8 = 1;
+const DRY_LOUD: u8 = 2;
+
+/// A budget's dry spell beginning or ending ([`Budget::note_dry`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DrySpell {
+    /// Its first refusal after a grant; `repeated` spells went unreported since the last one.
+    Began { repeated: u64 },
+    /// Its first grant after `refused` refusals.
+    Ended { refused: u64 },
 }
 
 /// Slot `base` began at `origin`; slot numbers grow from there.
@@ -71,8 +97,7 @@ struct Slot {
 
 impl Budget {
     pub(crate) fn new(settings: BudgetSettings) -> Budget {
-        let slot_len =
-            (settings.ttl / u32::try_from(SLOTS).unwrap_or(10)).max(Duration::from_millis(1));
+        let slot_len = slot_len(settings.ttl);
         Budget {
             settings,
             slot_len,
@@ -83,6 +108,9 @@ impl Budget {
                 base: 0,
             }),
             exhausted: AtomicU64::new(0),
+            dry: AtomicU8::new(WET),
+            dry_since: AtomicU64::new(0),
+            dry_quiet: crate::ops::quiet::Quiet::new(),
         }
     }
 
@@ -97,7 +125,19 @@ impl Budget {
         self.slots[slot_index(current)].deposits.add_one(current);
     }
 
-    /// A retry: takes one from the budget if it holds one.
+    /// Whether the budget holds a retry now, without taking it: asked before
+    /// a backoff sleep, so that an empty budget gives up at once instead of
+    /// sleeping first. A `false` counts as a refused retry.
+    pub(crate) fn holds_a_retry(&self) -> bool {
+        let (_serial, current) = self.advance_now();
+        let holds = self.balance_at(current) >= 1.0;
+        if !holds {
+            self.exhausted.fetch_add(1, Ordering::Relaxed);
+        }
+        holds
+    }
+
+    /// A retry being sent: takes one from the budget if it holds one.
     pub(crate) fn try_withdraw(&self) -> bool {
         let (_serial, current) = self.advance_now();
         if self.balance_at(current) >= 1.0 {
@@ -108,6 +148,46 @@ impl Budget {
         } else {
             self.exhausted.fetch_add(1, Ordering::Relaxed);
             false
+        }
+    }
+
+    /// Notes a withdrawal's outcome; says when a dry spell begins (first
+    /// refusal after a grant) or ends (first grant after refusals), for
+    /// the recent events. A spell that begins less than a quiet interval
+    /// after the last reported one is not reported, nor is its end; the next
+    /// reported one counts it. Off the success path; a storm of refusals
+    /// only reads one byte.
+    pub(crate) fn note_dry(&self, granted: bool) -> Option<DrySpell> {
+        if granted {
+            if self.dry.load(Ordering::Relaxed) == WET {
+                return None;
+            }
+            let was = self.dry.swap(WET, Ordering::AcqRel);
+            (was == DRY_LOUD).then(|| DrySpell::Ended {
+                refused: self
+                    .exhausted
+                    .load(Ordering::Relaxed)
+                    .saturating_sub(self.dry_since.load(Ordering::Relaxed)),
+            })
+        } else {
+            if self.dry.load(Ordering::Relaxed) != WET
+                || self
+                    .dry
+                    .compare_exchange(WET, DRY_QUIET, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_err()
+            {
+                return None;
+            }
+            let repeated = self.dry_quiet.note()?;
+            self.dry_since.store(
+                self.exhausted.load(Ordering::Relaxed).saturating_sub(1),
+                Ordering::Relaxed,
+            );
+            // Only if no grant ended the spell meanwhile.
+            self.dry
+                .compare_exchange(DRY_QUIET, DRY_LOUD, Ordering::AcqRel, Ordering::Relaxed)
+                .ok()
+                .map(|_| DrySpell::Began { repeated })
         }
     }
 
@@ -137,6 +217,7 @@ impl Budget {
             .store(base, Ordering::Relaxed);
         self.current.store(base, Ordering::Relaxed);
         self.exhausted.store(0, Ordering::Relaxed);
+        self.dry.store(WET, Ordering::Relaxed);
     }
 
     fn lock(&self) -> MutexGuard<'_, SlotClock> {
@@ -203,6 +284,15 @@ impl Budget {
             f64::from(self.settings.min_retries_per_sec) * self.settings.ttl.as_secs_f64();
         reserve + self.settings.retry_ratio * deposits as f64 - withdrawals as f64
     }
+}
+
+/// `ttl / SLOTS`, rounded up to the nanosecond (and at least 1 ms), so that
+/// [`SLOTS`] slots cover at least `ttl`: truncated, a `ttl` of `10s 9ns`
+/// would make 1 s slots, and a window of `ttl` could then span one slot more
+/// than a withdrawal decision counts.
+fn slot_len(ttl: Duration) -> Duration {
+    let nanos = ttl.as_nanos().div_ceil(SLOTS as u128);
+    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX)).max(Duration::from_millis(1))
 }
 
 #[allow(clippy::cast_possible_truncation)] // the modulus is below RING
@@ -316,6 +406,38 @@ mod tests {
             assert!(
                 in_window <= 10,
                 "{in_window} retries in the ttl from {first:?}"
+            );
+        }
+    }
+
+    /// Issue 16, item 5: a `ttl` that is not a multiple of [`SLOTS`]
+    /// nanoseconds truncated the slot length (`10s 9ns` made 1 s slots), and
+    /// eleven slots then covered less than a `ttl`: 10 retries at
+    /// 0.999999999 s and 10 more at 11 s were 20 within 10 s + 1 ns.
+    #[tokio::test(start_paused = true)]
+    async fn a_ttl_that_is_not_a_multiple_of_the_slots_still_bounds_every_window() {
+        let b = Budget::new(BudgetSettings {
+            ttl: Duration::new(10, 9),
+            min_retries_per_sec: 1,
+            retry_ratio: 0.0,
+        });
+        tokio::time::advance(Duration::from_nanos(999_999_999)).await;
+        assert_eq!((0..20).filter(|_| b.try_withdraw()).count(), 10);
+        tokio::time::advance(Duration::from_nanos(10_000_000_001)).await;
+        assert_eq!(
+            (0..20).filter(|_| b.try_withdraw()).count(),
+            0,
+            "the retries of 10 s + 1 ns ago are less than a ttl ago"
+        );
+        for ttl in [
+            Duration::new(10, 9),
+            Duration::new(1, 1),
+            Duration::new(59, 999_999_999),
+            Duration::from_secs(7),
+        ] {
+            assert!(
+                slot_len(ttl) * u32::try_from(SLOTS).unwrap() >= ttl,
+                "{ttl:?}"
             );
         }
     }

@@ -66,7 +66,7 @@ pub trait Classify {
     ///
     /// An error that knows the attempt's effect may already have happened says
     /// `false`: `retry_runtime::reqwest::Error` (feature `reqwest`) does for a
-    /// POST, PATCH or CONNECT that reached the server (see the README's "HTTP clients").
+    /// POST, PATCH or CONNECT that reached the server (see [HTTP clients](crate::guide::http_and_grpc#http-clients)).
     /// The call then gives up at once (reason `not idempotent`) unless the
     /// function is marked `idempotent`. A derived `Classify` forwards it from
     /// `transparent` fields.
@@ -87,6 +87,45 @@ pub trait Classify {
     fn replay_safe(&self) -> bool {
         true
     }
+
+    /// Whether a [`Class::RetryAfter`] failure means the service is *down*
+    /// (an outage that also said when to come back), rather than alive and
+    /// asking us to slow down. Read only when [`classify`](Self::classify)
+    /// says `RetryAfter`; `false` unless the error knows better.
+    ///
+    /// What a circuit breaker counts:
+    ///
+    /// | attempt | breaker outcome |
+    /// |---|---|
+    /// | success, `Permanent` error | success (the service answered) |
+    /// | `Transient` error, attempt timeout | failure |
+    /// | `RetryAfter` that is an outage (`is_outage`: an HTTP 5xx with `Retry-After`) | failure |
+    /// | any other `RetryAfter` (HTTP 429, gRPC pushback, a derived `retry_after` variant) | success, or failure when the breaker sets `retry_after_is_failure` |
+    ///
+    /// The class stays `RetryAfter(d)` either way: the retry waits `d`. Only
+    /// the breaker's count depends on this answer. `retry_runtime::reqwest::Error`
+    /// says `true` for a 5xx response; for an HTTP error type of yours, answer
+    /// `status.is_server_error()`. A derived `Classify` forwards it from
+    /// `transparent` fields, and `anyhow::Error` from the error that classifies it.
+    ///
+    /// ```
+    /// use retry_runtime::{Class, Classify};
+    /// use std::time::Duration;
+    ///
+    /// struct Reply { status: u16, retry_after: Duration }
+    ///
+    /// impl Classify for Reply {
+    ///     fn classify(&self) -> Class { Class::RetryAfter(self.retry_after) }
+    ///     // A 503 with a hint is an outage: the breaker counts it as a failure.
+    ///     fn is_outage(&self) -> bool { (500..600).contains(&self.status) }
+    /// }
+    ///
+    /// assert!(Reply { status: 503, retry_after: Duration::from_secs(1) }.is_outage());
+    /// assert!(!Reply { status: 429, retry_after: Duration::from_secs(1) }.is_outage());
+    /// ```
+    fn is_outage(&self) -> bool {
+        false
+    }
 }
 
 impl<E: Classify + ?Sized> Classify for &E {
@@ -95,6 +134,9 @@ impl<E: Classify + ?Sized> Classify for &E {
     }
     fn replay_safe(&self) -> bool {
         (**self).replay_safe()
+    }
+    fn is_outage(&self) -> bool {
+        (**self).is_outage()
     }
 }
 
@@ -105,6 +147,9 @@ impl<E: Classify + ?Sized> Classify for Box<E> {
     fn replay_safe(&self) -> bool {
         (**self).replay_safe()
     }
+    fn is_outage(&self) -> bool {
+        (**self).is_outage()
+    }
 }
 
 impl<E: Classify + ?Sized> Classify for std::sync::Arc<E> {
@@ -113,6 +158,9 @@ impl<E: Classify + ?Sized> Classify for std::sync::Arc<E> {
     }
     fn replay_safe(&self) -> bool {
         (**self).replay_safe()
+    }
+    fn is_outage(&self) -> bool {
+        (**self).is_outage()
     }
 }
 
@@ -127,6 +175,7 @@ impl<E: Classify + ?Sized> Classify for std::sync::Arc<E> {
 pub trait TransparentField {
     fn field_class(&self) -> Class;
     fn field_replay_safe(&self) -> bool;
+    fn field_is_outage(&self) -> bool;
 }
 
 impl<E: Classify + ?Sized> TransparentField for E {
@@ -137,6 +186,10 @@ impl<E: Classify + ?Sized> TransparentField for E {
     #[inline]
     fn field_replay_safe(&self) -> bool {
         self.replay_safe()
+    }
+    #[inline]
+    fn field_is_outage(&self) -> bool {
+        self.is_outage()
     }
 }
 
@@ -228,5 +281,29 @@ fn classify_kind(kind: ErrorKind) -> Class {
         | ErrorKind::NetworkDown
         | ErrorKind::ResourceBusy => Class::Transient,
         _ => Class::Permanent,
+    }
+}
+
+/// An error's class, and whether its attempt may be repeated by a function not
+/// marked `idempotent` ([`Classify::replay_safe`](crate::Classify::replay_safe)).
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verdict {
+    pub class: Class,
+    pub replay_safe: bool,
+    /// A `RetryAfter` that is an outage ([`Classify::is_outage`](crate::Classify::is_outage)):
+    /// a breaker failure whatever `retry_after_is_failure` says.
+    pub outage: bool,
+}
+
+/// `retry_if` decides alone: its verdicts are always safe to replay.
+impl From<Class> for Verdict {
+    #[inline]
+    fn from(class: Class) -> Self {
+        Verdict {
+            class,
+            replay_safe: true,
+            outage: false,
+        }
     }
 }

@@ -31,6 +31,11 @@ pub enum Backoff {
 /// What a call does when it starts while another `#[retryable]` call's attempt
 /// is running on the same task (async) or thread (sync).
 ///
+/// Nesting is a property of the task: a task spawned inside an attempt is not
+/// nested, even when it runs on the attempt's thread within the attempt (a
+/// `LocalSet` driven by `run_until`, `block_on(tokio::spawn(..))` inside a
+/// sync attempt). A future the attempt awaits or `block_on`s directly is.
+///
 /// Retrying at every layer multiplies attempts: three layers of three attempts
 /// make 27 calls to the bottom service. By default only the outermost call
 /// retries.

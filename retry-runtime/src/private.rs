@@ -2,8 +2,8 @@
 //! anything here may change in any release.
 
 pub use crate::call::controller::{
-    CloneArg, Controller, Describe, DescribeDebug, DescribeOpaque, FromRejected, Retry,
-    ReturnsResult, classify, retry_if,
+    CloneArg, Controller, Describe, DescribeDebug, DescribeDisplay, DescribeOpaque, FromRejected,
+    Retry, ReturnsResult, Shown, classify, retry_if,
 };
 pub use crate::call::key::{BreakerKey, KeyByDisplay, KeyByText, KeyProbe};
 pub use crate::classify::{RetryAfterField, TransparentField};

@@ -40,6 +40,14 @@ impl Reply {
     }
 }
 
+/// A real reqwest client for loopback servers: no proxy, no TLS.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("a client without TLS builds")
+}
+
 /// One request the server saw.
 #[derive(Debug, Clone)]
 pub struct Hit {

@@ -55,17 +55,25 @@ pub(crate) fn expand(plan: &Plan, complete: bool) -> TokenStream {
     });
     // Located at the field like the `classify` arm: a field that does not
     // classify is reported once, there.
-    let replay_arms = arms.iter().filter_map(|arm| match &arm.how {
-        How::Transparent(_, ty) => {
-            let pattern = pattern(&arm.variant, &arm.how);
-            let at = ty.span();
-            let field = syn::Ident::new("__classify_field", Span::mixed_site().located_at(at));
-            let private = relocate(quote!(#krate::__private), at);
-            let call = quote_spanned!(at=> #private::TransparentField::field_replay_safe(#field));
-            Some(quote!(#pattern => #call,))
-        }
-        _ => None,
-    });
+    let forwarded = |method: &str| {
+        arms.iter()
+            .filter_map(|arm| match &arm.how {
+                How::Transparent(_, ty) => {
+                    let pattern = pattern(&arm.variant, &arm.how);
+                    let at = ty.span();
+                    let field =
+                        syn::Ident::new("__classify_field", Span::mixed_site().located_at(at));
+                    let private = relocate(quote!(#krate::__private), at);
+                    let method = syn::Ident::new(method, at);
+                    let call = quote_spanned!(at=> #private::TransparentField::#method(#field));
+                    Some(quote!(#pattern => #call,))
+                }
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let replay_arms = forwarded("field_replay_safe");
+    let outage_arms = forwarded("field_is_outage");
     let all_transparent = !arms.is_empty()
         && arms
             .iter()
@@ -79,11 +87,9 @@ pub(crate) fn expand(plan: &Plan, complete: bool) -> TokenStream {
     } else {
         quote!(self)
     };
-    let replay_rest = if *is_enum && arms.is_empty() && complete {
-        None
-    } else {
-        replay_rest
-    };
+    let no_value = *is_enum && arms.is_empty() && complete;
+    let outage_rest = (!all_transparent && !no_value).then(|| quote!(_ => false,));
+    let replay_rest = if no_value { None } else { replay_rest };
 
     quote! {
         #[automatically_derived]
@@ -100,6 +106,13 @@ pub(crate) fn expand(plan: &Plan, complete: bool) -> TokenStream {
                 match #scrutinee {
                     #(#replay_arms)*
                     #replay_rest
+                }
+            }
+
+            fn is_outage(&self) -> bool {
+                match #scrutinee {
+                    #(#outage_arms)*
+                    #outage_rest
                 }
             }
         }

@@ -10,6 +10,13 @@
 //! a key seen for the first time is formatted into a `String` (the instance
 //! keeps it).
 //!
+//! **What a key costs.** An instance keeps its key's text, up to
+//! [`MAX_KEY_LEN`](crate::breaker::lookup::MAX_KEY_LEN) (256) bytes; a longer
+//! key is kept as its first 256 bytes (or fewer, at a character boundary),
+//! `…#` and a 128-bit digest of the whole text in hex, at most 292 bytes: two
+//! long keys with the same start stay apart, and `max_keys` bounds bytes, not
+//! only instances. Events, metrics and snapshots show the short form.
+//!
 //! The instances of one name live in one [`Table`] under a mutex: an index from
 //! the key's hash to a slot, and the slots in a doubly linked list from the most
 //! to the least recently used, so a hit is moved to the front in O(1) and an
@@ -122,6 +129,36 @@ impl KeyedBreakers {
             drop(table);
             return Arc::new(self.instance(key));
         }
+        self.get_locked(&mut table, hash, key)
+    }
+
+    /// Sets the state of `key`'s instance by hand (creating it), under the
+    /// table's lock: no eviction can come between finding the instance and
+    /// setting it, and a forced-open or disabled instance is never evicted,
+    /// so an operator's decision is never left on an evicted orphan.
+    pub(crate) fn set<K: LookupKey + ?Sized>(&self, key: &K, to: BreakerState) -> Arc<Breaker> {
+        let hash = self.hash_of(key);
+        let mut table = self.lock();
+        if table.retired {
+            // Retired tables are no longer live: a handle reaches one only
+            // while an install swaps it out, and sets the state on the
+            // instance it will read back.
+            drop(table);
+            let instance = Arc::new(self.instance(key));
+            instance.set(to);
+            return instance;
+        }
+        let instance = self.get_locked(&mut table, hash, key);
+        instance.set(to);
+        instance
+    }
+
+    fn get_locked<K: LookupKey + ?Sized>(
+        &self,
+        table: &mut MutexGuard<'_, Table>,
+        hash: u64,
+        key: &K,
+    ) -> Arc<Breaker> {
         if let Some(at) = table.find(hash, key) {
             table.touch(at);
             if let Some(breaker) = &table.slots[at as usize].breaker {
@@ -130,7 +167,7 @@ impl KeyedBreakers {
         }
         let max = usize::try_from(self.settings.max_keys).unwrap_or(usize::MAX);
         // Back to the bound, if instances set by hand had pushed the count past it.
-        while table.live >= max && self.evict_one(&mut table) {}
+        while table.live >= max && self.evict_one(table) {}
         let breaker = Arc::new(self.instance(key));
         table.insert(hash, Arc::clone(&breaker));
         crate::ops::metrics::breaker_keys(&self.name, table.live);
@@ -207,6 +244,12 @@ impl KeyedBreakers {
     /// How many instances are alive.
     pub(crate) fn live(&self) -> usize {
         self.lock().live
+    }
+
+    /// Takes new instances again after [`retire`](Self::retire): the
+    /// name's settings came back to this table's.
+    pub(crate) fn revive(&self) {
+        self.lock().retired = false;
     }
 
     /// Drops every instance and refuses to keep new ones: an `install` changed
@@ -420,6 +463,27 @@ mod tests {
         assert_ne!(hash(&set, "a"), hash(&set, "a\0"));
         assert!(!same_text("abc", "ab"));
         assert!(!same_text("ab", "abc"));
+    }
+
+    #[test]
+    fn a_long_key_is_stored_short_cut_at_a_character_boundary() {
+        use crate::breaker::lookup::MAX_KEY_LEN;
+        let set = KeyedBreakers::new("t", BreakerSettings::DEFAULT);
+        // 'é' is two bytes: byte 256 falls inside one.
+        let key = format!("{}{}", "a".repeat(MAX_KEY_LEN - 1), "é".repeat(1000));
+        let other = format!("{}{}", "a".repeat(MAX_KEY_LEN - 1), "é".repeat(1001));
+        let stored = set.get(key.as_str());
+        let text = stored.key().unwrap();
+        assert!(text.len() <= MAX_KEY_LEN + 36, "{} bytes", text.len());
+        assert!(text.starts_with(&key[..MAX_KEY_LEN - 1]));
+        assert!(key.as_str().is(text));
+        assert!(ByDisplay(&key).is(text));
+        assert!(!other.as_str().is(text));
+        assert!(!ByDisplay(&other).is(text));
+        // A short key never matches a long one's stored form, even its own text.
+        assert!(!text.is(text));
+        assert!(Arc::ptr_eq(&set.get(key.as_str()), &stored));
+        assert!(!Arc::ptr_eq(&set.get(other.as_str()), &stored));
     }
 
     #[test]

@@ -17,6 +17,90 @@ pub(crate) trait LookupKey {
     fn to_text(&self) -> Arc<str>;
 }
 
+/// Keys whose text is longer than this many bytes are stored short: the
+/// first 256 bytes or fewer (cut at a character boundary), `…#`, and a
+/// 128-bit digest of the whole text in 32 hex digits, at most 292 bytes in
+/// all, however long the key. Two long keys that share their first 256
+/// bytes stay two instances (their digests differ); the digest is keyed per
+/// process, so that no one can make two keys collide on purpose.
+pub(crate) const MAX_KEY_LEN: usize = 256;
+
+/// Between the kept start of a long key and its digest.
+const LONG_MARK: &str = "…#";
+
+/// The digest of a long key's whole text: SipHash-2-4 under two secret keys.
+struct Digest {
+    halves: [HashText<2, 4>; 2],
+    len: usize,
+}
+
+impl Digest {
+    fn new() -> Digest {
+        static KEYS: std::sync::OnceLock<[(u64, u64); 2]> = std::sync::OnceLock::new();
+        let keys = KEYS.get_or_init(|| {
+            use std::hash::BuildHasher as _;
+            let random = std::hash::RandomState::new();
+            let word = |n: u64| random.hash_one(n);
+            [(word(0), word(1)), (word(2), word(3))]
+        });
+        Digest {
+            halves: [HashText::new(keys[0]), HashText::new(keys[1])],
+            len: 0,
+        }
+    }
+
+    fn of_display<K: Display + ?Sized>(key: &K) -> Digest {
+        let mut digest = Digest::new();
+        // A `Display` that fails part-way counts with the text it wrote.
+        let _ = write!(digest, "{key}");
+        digest
+    }
+
+    fn finish(self) -> u128 {
+        let [a, b] = self.halves;
+        u128::from(a.finish()) << 64 | u128::from(b.finish())
+    }
+}
+
+impl fmt::Write for Digest {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.len = self.len.saturating_add(s.len());
+        for half in &mut self.halves {
+            half.write_str(s)?;
+        }
+        Ok(())
+    }
+}
+
+/// The text an instance keeps for a key: the key itself, or the short form
+/// of a key longer than [`MAX_KEY_LEN`].
+fn stored_text(text: &str) -> Arc<str> {
+    if text.len() <= MAX_KEY_LEN {
+        return Arc::from(text);
+    }
+    let mut cut = MAX_KEY_LEN;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let mut digest = Digest::new();
+    let _ = digest.write_str(text);
+    Arc::from(format!(
+        "{}{LONG_MARK}{:032x}",
+        &text[..cut],
+        digest.finish()
+    ))
+}
+
+/// Whether `stored`, the short form of a long key, is that of the key whose
+/// whole text has `digest`.
+fn is_long_form_of(stored: &str, digest: Digest) -> bool {
+    digest.len > MAX_KEY_LEN
+        && stored
+            .rsplit_once(LONG_MARK)
+            .and_then(|(_, hex)| u128::from_str_radix(hex, 16).ok())
+            .is_some_and(|stored| stored == digest.finish())
+}
+
 /// A key read through its `Display` output, streamed (never buffered).
 pub(crate) struct ByDisplay<'k, K: ?Sized>(pub(crate) &'k K);
 
@@ -27,11 +111,19 @@ impl<K: Display + ?Sized> LookupKey for ByDisplay<'_, K> {
     }
 
     fn is(&self, text: &str) -> bool {
-        same_text(self.0, text)
+        if text.len() <= MAX_KEY_LEN {
+            same_text(self.0, text)
+        } else {
+            is_long_form_of(text, Digest::of_display(self.0))
+        }
     }
 
     fn to_text(&self) -> Arc<str> {
-        Arc::from(self.0.to_string())
+        // Not `to_string`, which panics on a `Display` error: the text written
+        // before the error is the key, as in `hash_into` and `is`.
+        let mut text = String::new();
+        let _ = write!(text, "{}", self.0);
+        stored_text(&text)
     }
 }
 
@@ -44,22 +136,34 @@ impl LookupKey for str {
 
     #[inline]
     fn is(&self, text: &str) -> bool {
-        self == text
+        if text.len() <= MAX_KEY_LEN {
+            self == text
+        } else {
+            is_long_form_of(text, Digest::of_display(self))
+        }
     }
 
     fn to_text(&self) -> Arc<str> {
-        Arc::from(self)
+        stored_text(self)
     }
 }
 
 /// Whether `key`'s `Display` output is exactly `text`, without building it.
+/// A `Display` that fails part-way is read as the text it wrote before failing.
 pub(super) fn same_text<K: Display + ?Sized>(key: &K, text: &str) -> bool {
-    let mut sink = SameText { rest: text };
-    write!(sink, "{key}").is_ok() && sink.rest.is_empty()
+    let mut sink = SameText {
+        rest: text,
+        differs: false,
+    };
+    // An error is either ours (the text differs: `differs` says so) or the
+    // key's own, after the text it wrote.
+    let _ = write!(sink, "{key}");
+    !sink.differs && sink.rest.is_empty()
 }
 
 struct SameText<'t> {
     rest: &'t str,
+    differs: bool,
 }
 
 impl fmt::Write for SameText<'_> {
@@ -69,7 +173,10 @@ impl fmt::Write for SameText<'_> {
                 self.rest = rest;
                 Ok(())
             }
-            None => Err(fmt::Error),
+            None => {
+                self.differs = true;
+                Err(fmt::Error)
+            }
         }
     }
 }

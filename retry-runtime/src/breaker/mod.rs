@@ -22,6 +22,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::classify::Verdict;
+use crate::clock::Stamp;
+use crate::ops::events::Reason;
 use crate::shard::ShardedCounter;
 use crate::{BreakerSettings, Class};
 use window::{OutcomeWindow, bits};
@@ -40,22 +43,29 @@ use state::{MAX_ADMITTED, Word};
 pub(crate) enum Outcome {
     /// A success, or a permanent error (the service answered).
     Success,
-    /// A transient error, an attempt timeout, or a retry-after when the
-    /// breaker counts those (`retry_after_is_failure`).
+    /// A transient error, an attempt timeout, a retry-after that is an
+    /// outage (a 5xx with `Retry-After`), or any retry-after when the breaker
+    /// counts those (`retry_after_is_failure`).
     Failure,
 }
 
 impl Outcome {
     /// What an attempt's result means to a breaker with `settings`: `None` is
     /// a success. A permanent error is an answer from a live service; so is a
-    /// retry-after (the service asks us to slow down) unless the breaker is
-    /// set to count those as failures.
+    /// retry-after that is not an outage (a 429, gRPC pushback: the service
+    /// asks us to slow down) unless the breaker is set to count those as
+    /// failures. A retry-after that is an outage (the error's
+    /// [`is_outage`](crate::Classify::is_outage), carried in the verdict
+    /// beside the class, which stays `RetryAfter`) is a failure.
     #[inline]
-    pub(crate) fn of(error: Option<Class>, settings: &BreakerSettings) -> Outcome {
-        match error {
-            None | Some(Class::Permanent) => Outcome::Success,
-            Some(Class::RetryAfter(_)) if !settings.retry_after_is_failure => Outcome::Success,
-            Some(Class::Transient | Class::RetryAfter(_)) => Outcome::Failure,
+    pub(crate) fn of(error: Option<Verdict>, settings: &BreakerSettings) -> Outcome {
+        let Some(Verdict { class, outage, .. }) = error else {
+            return Outcome::Success;
+        };
+        match class {
+            Class::Permanent => Outcome::Success,
+            Class::RetryAfter(_) if !outage && !settings.retry_after_is_failure => Outcome::Success,
+            Class::Transient | Class::RetryAfter(_) => Outcome::Failure,
         }
     }
 }
@@ -68,14 +78,17 @@ pub(crate) struct Breaker {
     settings: BreakerSettings,
     /// State, epoch and admitted trials: see [`Word`].
     word: AtomicU64,
-    origin: Instant,
-    /// When the breaker last changed state, in nanoseconds since `origin`.
-    changed_at: AtomicU64,
+    /// When the breaker last changed state (see [`Stamp`] for how each
+    /// thread measures from it).
+    changed_at: Stamp,
     window: OutcomeWindow,
     /// Serializes transitions and holds the outcomes of the current half-open
     /// trials (recorded under the lock: trials are few).
     transition: Mutex<Trials>,
     calls: CallCount,
+    /// `calls` when the breaker was last revived ([`Breaker::revive`]):
+    /// metrics count from there.
+    calls_before: AtomicU64,
     failures: AtomicU64,
     slow_calls: AtomicU64,
     not_permitted: AtomicU64,
@@ -120,6 +133,8 @@ enum Why {
     Rate(&'static str, f64),
     /// Half-open trials did not all report within `max_half_open_wait`.
     TrialsHung(Duration),
+    /// `force_open`, `disable` or `reset`.
+    ByHand,
     /// The fleet decided it (reason `fleet`): see [`fleet`].
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     Fleet(fleet::Cause),
@@ -208,8 +223,7 @@ impl Breaker {
             key,
             settings,
             word: AtomicU64::new(Word::new(0, BreakerState::Closed, 0).0),
-            origin: crate::clock::now(),
-            changed_at: AtomicU64::new(0),
+            changed_at: Stamp::now(),
             window: OutcomeWindow::new(settings.window),
             transition: Mutex::new(Trials::default()),
             // Keyed instances are many (up to `max_keys` per name): a plain
@@ -219,11 +233,24 @@ impl Breaker {
             } else {
                 CallCount::Sharded(Box::default())
             },
+            calls_before: AtomicU64::new(0),
             failures: AtomicU64::new(0),
             slow_calls: AtomicU64::new(0),
             not_permitted: AtomicU64::new(0),
             fleet: fleet::Link::for_settings(&settings),
         }
+    }
+
+    /// Makes a breaker that an `install` had replaced (or `reset_state`
+    /// dropped) live again, as if new: closed, empty window, counters from
+    /// zero. Calls still running on it from before finish on it: their
+    /// outcomes belong to an earlier epoch and are not counted in the window.
+    pub(crate) fn revive(&self) {
+        self.set(BreakerState::Closed);
+        self.calls_before.store(self.calls.sum(), Ordering::Relaxed);
+        self.failures.store(0, Ordering::Relaxed);
+        self.slow_calls.store(0, Ordering::Relaxed);
+        self.not_permitted.store(0, Ordering::Relaxed);
     }
 
     pub(crate) fn settings(&self) -> &BreakerSettings {
@@ -254,16 +281,10 @@ impl Breaker {
         self.settings.half_open_calls.clamp(1, MAX_ADMITTED)
     }
 
-    /// Time since `origin`, now.
-    fn elapsed(&self) -> Duration {
-        crate::clock::now().saturating_duration_since(self.origin)
-    }
-
-    /// How long the breaker has been in its current state.
+    /// How long the breaker has been in its current state, as the calling
+    /// thread measures it.
     fn time_in_state(&self) -> Duration {
-        self.elapsed().saturating_sub(Duration::from_nanos(
-            self.changed_at.load(Ordering::Acquire),
-        ))
+        self.changed_at.elapsed()
     }
 
     /// When an attempt starts, if slow calls are timed at all (a clock read
@@ -399,12 +420,24 @@ impl Breaker {
     }
 
     /// Whether a retry that waits `delay` from now will find the breaker
-    /// letting calls through (closed, disabled, half-open, or open with its
-    /// `open_duration` over by then). Decided before sleeping, so that a call
-    /// whose own failure opened the breaker gives up at once.
+    /// letting calls through (closed, disabled, half-open with a trial place
+    /// free, or open with its `open_duration` over by then). Decided before
+    /// sleeping, so that a call the breaker would refuse gives up at once,
+    /// without sleeping or spending budget. A half-open breaker whose trial
+    /// places are all taken refuses unless `max_half_open_wait` runs out
+    /// within `delay` (the trials may report in time, but the call that waits
+    /// for them is not told so: it gives up, as it would on an open breaker).
     pub(crate) fn admits_after(&self, delay: Duration) -> bool {
-        match self.state() {
-            BreakerState::Closed | BreakerState::Disabled | BreakerState::HalfOpen => true,
+        let word = self.word();
+        match word.state() {
+            BreakerState::Closed | BreakerState::Disabled => true,
+            BreakerState::HalfOpen => {
+                word.admitted() < self.trial_places()
+                    || self
+                        .settings
+                        .max_half_open_wait
+                        .is_some_and(|wait| self.time_in_state().saturating_add(delay) >= wait)
+            }
             BreakerState::ForcedOpen => false,
             BreakerState::Open => {
                 self.time_in_state().saturating_add(delay) >= self.settings.open_duration
@@ -543,7 +576,7 @@ impl Breaker {
     /// Sets the state by hand (force-open, disable, reset).
     pub(crate) fn set(&self, to: BreakerState) {
         let mut trials = self.lock();
-        self.set_locked(&mut trials, to, None);
+        self.set_locked(&mut trials, to, Some(Why::ByHand));
     }
 
     /// Enters `to` in a new epoch, with fresh counts. Caller holds `transition`.
@@ -556,10 +589,7 @@ impl Breaker {
         if matches!(to, BreakerState::Closed | BreakerState::Disabled) {
             self.window.clear();
         }
-        self.changed_at.store(
-            u64::try_from(self.elapsed().as_nanos()).unwrap_or(u64::MAX),
-            Ordering::Release,
-        );
+        self.changed_at.set_now();
         self.word
             .store(Word::new(old.epoch() + 1, to, 0).0, Ordering::Release);
         crate::ops::metrics::breaker_state(&self.name, self.key.as_deref(), to);
@@ -569,6 +599,19 @@ impl Breaker {
             // is no transition to report.
             return;
         }
+        crate::ops::events::breaker_transition(
+            &self.name,
+            self.key.as_deref(),
+            from,
+            to,
+            &match why {
+                Some(Why::Rate(rate, value)) => Reason::Rate(rate, value),
+                Some(Why::TrialsHung(_)) => Reason::TrialsHung,
+                Some(Why::ByHand) => Reason::ByHand,
+                Some(Why::Fleet(cause)) => Reason::Fleet(cause.to_string()),
+                None => Reason::Cycle,
+            },
+        );
         match why {
             Some(Why::TrialsHung(wait)) => tracing::warn!(
                 breaker = %self.name, key = self.key.as_deref(), from = %from, to = %to,
@@ -589,7 +632,7 @@ impl Breaker {
                 breaker = %self.name, key = self.key.as_deref(), from = %from, to = %to, reason = "fleet",
                 "circuit breaker {} {} → {}: {}", self.label(), from, to, cause
             ),
-            None => tracing::info!(
+            Some(Why::ByHand) | None => tracing::info!(
                 breaker = %self.name, key = self.key.as_deref(), from = %from, to = %to,
                 "circuit breaker {} {} → {}", self.label(), from, to
             ),
@@ -600,7 +643,10 @@ impl Breaker {
         let rates = self.window.rates();
         BreakerMetrics {
             state: self.state(),
-            calls: self.calls.sum(),
+            calls: self
+                .calls
+                .sum()
+                .wrapping_sub(self.calls_before.load(Ordering::Relaxed)),
             failures: self.failures.load(Ordering::Relaxed),
             slow_calls: self.slow_calls.load(Ordering::Relaxed),
             not_permitted: self.not_permitted.load(Ordering::Relaxed),
@@ -653,5 +699,44 @@ impl fmt::Debug for Breaker {
             .field("key", &self.key)
             .field("state", &self.state())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ManualClock;
+
+    /// Issue 16: a half-open breaker whose every trial place is taken must
+    /// not promise a retry a place after its sleep.
+    #[test]
+    fn a_full_half_open_breaker_admits_no_retry_after_a_sleep() {
+        let clock = ManualClock::start();
+        let settings = BreakerSettings {
+            window: crate::Window::Count { size: 2 },
+            minimum_calls: 2,
+            failure_rate_threshold: 1.0,
+            open_duration: Duration::from_secs(1),
+            half_open_calls: 1,
+            max_half_open_wait: Some(Duration::from_secs(10)),
+            ..BreakerSettings::DEFAULT
+        };
+        let breaker: &'static Breaker = Box::leak(Box::new(Breaker::new("full", settings)));
+        for _ in 0..2 {
+            let permit = breaker.acquire(None).expect("closed");
+            breaker.record(permit, Outcome::Failure);
+        }
+        assert_eq!(breaker.state(), BreakerState::Open);
+        clock.advance(Duration::from_secs(1));
+        let trial = breaker.acquire(None).expect("the one trial place");
+        assert_eq!(breaker.state(), BreakerState::HalfOpen);
+        assert!(breaker.acquire(None).is_none(), "the place is taken");
+        assert!(!breaker.admits_after(Duration::from_millis(100)));
+        assert!(!breaker.admits_after(Duration::from_secs(9)));
+        // Unless the hung trials' wait runs out during the sleep.
+        assert!(breaker.admits_after(Duration::from_secs(10)));
+        breaker.record(trial, Outcome::Success);
+        assert_eq!(breaker.state(), BreakerState::Closed);
+        assert!(breaker.admits_after(Duration::ZERO));
     }
 }

@@ -6,8 +6,6 @@
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::Duration;
 
-use tokio::time::Instant;
-
 use crate::Window;
 
 pub(super) const FAILED: u8 = 1;
@@ -33,8 +31,12 @@ pub(super) struct Rates {
 }
 
 impl Rates {
+    /// Counts can be read mid-update (a reset races an outcome), so a
+    /// failure or slow count above the calls is read as all the calls: a
+    /// rate is never above 1.
     #[allow(clippy::cast_precision_loss)] // window counts are small
     fn of(calls: u64, failures: u64, slow: u64) -> Rates {
+        let (failures, slow) = (failures.min(calls), slow.min(calls));
         let n = calls.max(1) as f64;
         Rates {
             calls,
@@ -154,7 +156,10 @@ pub(super) fn adjust(counter: &AtomicU64, was: bool, is: bool) {
             counter.fetch_add(1, Ordering::Relaxed);
         }
         (true, false) => {
-            counter.fetch_sub(1, Ordering::Relaxed);
+            // Never below zero: a reset (`clear`) between this outcome's
+            // swap and this decrement has zeroed the count already.
+            let _ =
+                counter.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
         }
         _ => {}
     }
@@ -162,7 +167,6 @@ pub(super) fn adjust(counter: &AtomicU64, was: bool, is: bool) {
 
 /// The outcomes of the last `duration`, in one-second buckets (or `duration`/60 if longer than a minute).
 pub(super) struct TimeWindow {
-    origin: Instant,
     bucket_len: Duration,
     buckets: Box<[Bucket]>,
 }
@@ -181,14 +185,15 @@ impl TimeWindow {
         let bucket_len =
             (duration / u32::try_from(count).unwrap_or(60)).max(Duration::from_millis(1));
         TimeWindow {
-            origin: crate::clock::now(),
             bucket_len,
             buckets: (0..count).map(|_| Bucket::default()).collect(),
         }
     }
 
     fn now_number(&self) -> u64 {
-        let elapsed = crate::clock::now().saturating_duration_since(self.origin);
+        // Numbered from the process-wide anchor, not from the window's
+        // creation: a window revived on a later runtime's clock reads true.
+        let elapsed = crate::clock::now_since_anchor();
         // Bucket numbers start at 1 so that 0 means "never used".
         u64::try_from(elapsed.as_nanos() / self.bucket_len.as_nanos().max(1)).unwrap_or(u64::MAX)
             + 1

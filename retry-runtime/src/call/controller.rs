@@ -15,28 +15,30 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::attempt::{Attempt, Running};
 use crate::breaker::{Breaker, Outcome, Permit};
+pub use crate::classify::Verdict;
 use crate::registry::{CallSite, Resolved};
 use crate::{Class, Nested, Rejected};
 
 /// The state of one call to a `#[retryable]` function.
 #[doc(hidden)]
 pub struct Controller {
-    site: &'static CallSite,
+    pub(super) site: &'static CallSite,
     /// The site's policy, breaker and budget as they were when the call started:
     /// an `install` during the call does not change them.
-    resolved: &'static Resolved,
+    pub(super) resolved: &'static Resolved,
     /// Attempts started so far.
-    attempts: u32,
+    pub(super) attempts: u32,
     /// When the call started; read only when the policy has a deadline.
-    started: Option<Instant>,
+    pub(super) started: Option<Instant>,
     /// The backoff delay (before jitter) of the previous retry.
     previous_delay: Duration,
     /// The breaker's permission for the next attempt, taken after the backoff sleep.
-    permit: Option<Permit>,
+    pub(super) permit: Option<Permit>,
     /// The call runs inside another call's attempt under `nested = "single"`:
     /// one attempt, the outer call retries.
-    single: bool,
+    pub(super) single: bool,
     /// The call's keyed breaker instance (`breaker_key`), used instead of the
     /// named breaker; held for the whole call, so eviction cannot free it.
     keyed: Option<Arc<Breaker>>,
@@ -70,20 +72,39 @@ impl GiveUp {
     }
 }
 
+/// The tokio task an attempt runs in: `None` outside any task (a sync
+/// function's thread, a `block_on`'s own future).
+type Task = Option<tokio::task::Id>;
+
 thread_local! {
-    /// Whether a `#[retryable]` attempt is running on this thread right now:
-    /// set while an async attempt is polled, or a sync attempt runs.
-    static IN_ATTEMPT: Cell<bool> = const { Cell::new(false) };
+    /// The attempt running on this thread right now, if any, by the task it
+    /// runs in: set while an async attempt is polled, or a sync attempt runs.
+    /// Nesting is a property of the task, not of the thread: a task spawned
+    /// inside an attempt may be polled on its thread, within its poll (a
+    /// `LocalSet` driven by `run_until`, `block_on(tokio::spawn(..))` on a
+    /// current-thread runtime), and is not nested.
+    static IN_ATTEMPT: Cell<Option<Task>> = const { Cell::new(None) };
 }
 
-/// Marks this thread as inside an attempt until dropped (panics included),
-/// restoring what was there before (attempts nest).
-struct AttemptScope(bool);
+/// Whether a call starting now runs inside another call's attempt: an
+/// attempt is running on this thread, in this task. Reads one thread-local
+/// on the common path (no attempt running); asks tokio for the task only
+/// when one is.
+#[inline]
+fn inside_an_attempt() -> bool {
+    IN_ATTEMPT
+        .with(Cell::get)
+        .is_some_and(|task| task == tokio::task::try_id())
+}
+
+/// Marks this thread as inside an attempt of `task` until dropped (panics
+/// included), restoring what was there before (attempts nest).
+struct AttemptScope(Option<Task>);
 
 impl AttemptScope {
     #[inline]
-    fn enter() -> AttemptScope {
-        AttemptScope(IN_ATTEMPT.with(|inside| inside.replace(true)))
+    fn enter(task: Task) -> AttemptScope {
+        AttemptScope(IN_ATTEMPT.with(|inside| inside.replace(Some(task))))
     }
 }
 
@@ -96,17 +117,32 @@ impl Drop for AttemptScope {
 
 /// An attempt future, polled inside an [`AttemptScope`]: a `#[retryable]`
 /// call awaited in it (polled on the same task, so on the same thread, within
-/// this poll) sees that it is nested. A spawned task is polled elsewhere.
-struct InAttempt<'a, F>(Pin<&'a mut F>);
+/// this poll) sees that it is nested. A spawned task is another task, polled
+/// elsewhere or, on this thread, with another task id.
+/// Each poll also enters the attempt's span and sets [`current_attempt`](crate::current_attempt).
+struct InAttempt<'a, F>(Pin<&'a mut F>, Running);
 
 impl<F: Future> Future for InAttempt<'_, F> {
     type Output = F::Output;
 
     #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let _scope = AttemptScope::enter();
-        self.0.as_mut().poll(cx)
+        let this = &mut *self;
+        poll_in_attempt(this.0.as_mut(), &this.1, cx)
     }
+}
+
+/// Polls an attempt inside its [`AttemptScope`] and its span, with
+/// [`current_attempt`](crate::current_attempt) set (hedged attempts too).
+#[inline]
+pub(super) fn poll_in_attempt<F: Future>(
+    attempt: Pin<&mut F>,
+    running: &Running,
+    cx: &mut Context<'_>,
+) -> Poll<F::Output> {
+    let _scope = AttemptScope::enter(running.task());
+    let _entered = running.enter();
+    attempt.poll(cx)
 }
 
 impl Controller {
@@ -118,7 +154,7 @@ impl Controller {
     pub fn start(site: &'static CallSite) -> Self {
         let resolved = site.resolve();
         resolved.budget.deposit();
-        let nested = IN_ATTEMPT.with(Cell::get);
+        let nested = inside_an_attempt();
         Controller {
             site,
             resolved,
@@ -150,7 +186,7 @@ impl Controller {
 
     /// A permit from the call's breaker: `None` without a breaker, `Some(None)` refused.
     #[inline]
-    fn acquire(&self, now: Option<Instant>) -> Option<Option<Permit>> {
+    pub(super) fn acquire(&self, now: Option<Instant>) -> Option<Option<Permit>> {
         match &self.keyed {
             None => self.resolved.breaker.map(|b| b.acquire(now)),
             Some(keyed) => Some(keyed.acquire_keyed(now)),
@@ -159,7 +195,7 @@ impl Controller {
 
     /// The call's breaker: its keyed instance, or the named breaker.
     #[inline]
-    fn breaker(&self) -> Option<&Breaker> {
+    pub(super) fn breaker(&self) -> Option<&Breaker> {
         match &self.keyed {
             None => self.resolved.breaker,
             Some(keyed) => Some(keyed),
@@ -170,7 +206,7 @@ impl Controller {
     /// retry's permit was taken after its backoff sleep). `Err` when the
     /// breaker refuses the call.
     #[inline]
-    fn admit(&mut self) -> Result<(), Rejected> {
+    pub(super) fn admit(&mut self) -> Result<(), Rejected> {
         self.attempts += 1;
         self.resolved.metrics.attempt();
         // The permit lives in the controller, not across the await as a local:
@@ -185,13 +221,25 @@ impl Controller {
                 Some(None) => {
                     let breaker = self.site.breaker().unwrap_or_default();
                     self.resolved.metrics.rejected();
-                    tracing::debug!(
-                        call_site = self.site.name(),
-                        breaker,
-                        key = self.keyed.as_ref().and_then(|k| k.key()).map(|k| &**k),
-                        "circuit breaker open: call rejected"
-                    );
-                    return Err(Rejected::BreakerOpen { breaker });
+                    let key = self.keyed.as_ref().and_then(|k| k.key()).map(|k| &**k);
+                    // A storm of rejections: one DEBUG per interval, the rest at TRACE.
+                    match self.site.quiet().rejections.note() {
+                        Some(repeated) => tracing::debug!(
+                            call_site = self.site.name(),
+                            breaker,
+                            key,
+                            repeated,
+                            "circuit breaker open: call rejected"
+                        ),
+                        None => tracing::trace!(
+                            call_site = self.site.name(),
+                            breaker,
+                            key,
+                            "circuit breaker open: call rejected (repeated)"
+                        ),
+                    }
+                    let key = self.keyed.as_ref().and_then(|k| k.key()).cloned();
+                    return Err(Rejected::BreakerOpen { breaker, key });
                 }
             }
         }
@@ -222,7 +270,7 @@ impl Controller {
         C: FnOnce(&E) -> K,
         K: Into<Verdict>,
         R: FnOnce(Rejected) -> E,
-        D: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Debug>,
+        D: for<'e> Fn(&'e E) -> Shown<'e>,
     {
         if let Err(refused) = self.admit() {
             // A refusal does no I/O, so it would never yield: spend the task's
@@ -231,7 +279,8 @@ impl Controller {
             tokio::task::coop::consume_budget().await;
             return ControlFlow::Break(F::Output::from_err(reject(refused)));
         }
-        let attempt = InAttempt(attempt);
+        let running = Running::new(self.site.name(), Attempt::new(self.attempts, false));
+        let attempt = InAttempt(attempt, running);
         let outcome = match self.resolved.policy.attempt_timeout {
             None => attempt.await.into_result(),
             Some(limit) => match tokio::time::timeout(limit, attempt).await {
@@ -269,13 +318,15 @@ impl Controller {
         C: FnOnce(&E) -> K,
         K: Into<Verdict>,
         R: FnOnce(Rejected) -> E,
-        D: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Debug>,
+        D: for<'e> Fn(&'e E) -> Shown<'e>,
     {
         if let Err(refused) = self.admit() {
             return ControlFlow::Break(O::from_err(reject(refused)));
         }
         let outcome = {
-            let _scope = AttemptScope::enter();
+            let running = Running::new(self.site.name(), Attempt::new(self.attempts, false));
+            let _scope = AttemptScope::enter(running.task());
+            let _entered = running.enter();
             attempt()
         };
         match outcome.into_result() {
@@ -288,7 +339,7 @@ impl Controller {
     }
 
     #[inline]
-    fn succeeded<O: ReturnsResult, X>(&mut self, value: O::Ok) -> ControlFlow<O, X> {
+    pub(super) fn succeeded<O: ReturnsResult, X>(&mut self, value: O::Ok) -> ControlFlow<O, X> {
         self.record(None);
         self.resolved.metrics.ok();
         ControlFlow::Break(O::from_ok(value))
@@ -296,17 +347,20 @@ impl Controller {
 
     /// After a failed attempt: records it, then decides between a retry (with
     /// its delay) and giving up.
-    fn failed<O, E, D>(
+    pub(super) fn failed<O, E, D>(
         &mut self,
         error: E,
-        Verdict { class, replay_safe }: Verdict,
+        verdict: Verdict,
         describe: D,
     ) -> ControlFlow<O, Retry<E>>
     where
         O: ReturnsResult<Err = E>,
-        D: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Debug>,
+        D: for<'e> Fn(&'e E) -> Shown<'e>,
     {
-        self.record(Some(class));
+        self.record(Some(verdict));
+        let Verdict {
+            class, replay_safe, ..
+        } = verdict;
         // The error knows the attempt may have had its effect (a POST that
         // reached the server): repeat it only if the author said it is safe.
         if !replay_safe && class != Class::Permanent && !self.site.idempotent() {
@@ -319,7 +373,7 @@ impl Controller {
                     attempt = self.attempts,
                     delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
                     class = ?class,
-                    error = ?Shown(describe(&error)),
+                    error = %describe(&error),
                     "attempt failed; retrying",
                 );
                 ControlFlow::Continue(Retry {
@@ -332,13 +386,13 @@ impl Controller {
         }
     }
 
-    /// Sleeps the backoff delay of `retry`, then asks the breaker for the
-    /// next attempt: `Continue` to make it, or `Break` with the last real
-    /// error when the breaker refuses.
+    /// Sleeps the backoff delay of `retry`, then asks the breaker and the
+    /// budget for the next attempt: `Continue` to make it, or `Break` with the
+    /// last real error when either refuses.
     pub async fn pause<O, E, D>(&mut self, retry: Retry<E>, describe: D) -> ControlFlow<O>
     where
         O: ReturnsResult<Err = E>,
-        D: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Debug>,
+        D: for<'e> Fn(&'e E) -> Shown<'e>,
     {
         tokio::time::sleep(retry.delay).await;
         self.readmit(retry, describe)
@@ -349,27 +403,42 @@ impl Controller {
     pub fn pause_sync<O, E, D>(&mut self, retry: Retry<E>, describe: D) -> ControlFlow<O>
     where
         O: ReturnsResult<Err = E>,
-        D: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Debug>,
+        D: for<'e> Fn(&'e E) -> Shown<'e>,
     {
         crate::clock::sleep_blocking(retry.delay);
         self.readmit(retry, describe)
     }
 
-    /// After the backoff sleep: the breaker is consulted before every
-    /// attempt; a refused retry returns the last real error.
+    /// After the backoff sleep, as the retry is sent: the breaker is
+    /// consulted (before every attempt), then the retry is withdrawn from the
+    /// budget. Either refusing returns the last real error; a budget that
+    /// others emptied during the sleep refuses here, after it (the check
+    /// before the sleep cannot reserve a token without spending it for a call
+    /// that may be dropped while it sleeps).
     fn readmit<O, E, D>(&mut self, retry: Retry<E>, describe: D) -> ControlFlow<O>
     where
         O: ReturnsResult<Err = E>,
-        D: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Debug>,
+        D: for<'e> Fn(&'e E) -> Shown<'e>,
     {
-        match self.acquire(None) {
-            None => {}
-            Some(Some(permit)) => self.permit = Some(permit),
+        let permit = match self.acquire(None) {
+            None => None,
+            Some(Some(permit)) => Some(permit),
             Some(None) => {
                 self.resolved.metrics.breaker_rejection();
                 return self.give_up(GiveUp::Breaker, retry.class, retry.error, describe);
             }
+        };
+        let budget = &self.resolved.budget;
+        let granted = budget.try_withdraw();
+        crate::ops::events::budget_withdrawal(budget, self.site.budget(), granted);
+        if !granted {
+            // The permit is dropped unused: a half-open trial's place is given back.
+            drop(permit);
+            self.resolved.metrics.budget_exhausted(budget);
+            return self.give_up(GiveUp::Budget, retry.class, retry.error, describe);
         }
+        self.resolved.metrics.retry(budget);
+        self.permit = permit;
         ControlFlow::Continue(())
     }
 
@@ -385,7 +454,7 @@ impl Controller {
     ) -> ControlFlow<O, X>
     where
         O: ReturnsResult,
-        D: for<'e> Fn(&'e O::Err) -> Option<&'e dyn fmt::Debug>,
+        D: for<'e> Fn(&'e O::Err) -> Shown<'e>,
     {
         self.resolved.metrics.error();
         if reason == GiveUp::Nested {
@@ -395,26 +464,47 @@ impl Controller {
                 nested = true,
                 reason = reason.as_str(),
                 class = ?class,
-                error = ?Shown(describe(&error)),
+                error = %describe(&error),
                 "nested call: single attempt failed; the outer call retries",
             );
         } else if reason != GiveUp::Permanent || self.attempts > 1 {
-            tracing::warn!(
-                call_site = self.site.name(),
-                attempts = self.attempts,
-                reason = reason.as_str(),
-                class = ?class,
-                error = ?Shown(describe(&error)),
-                "giving up",
-            );
+            // A storm of give-ups: one WARN per call site per interval, which
+            // counts the ones in between; those go out at DEBUG.
+            match self.site.quiet().give_ups.note() {
+                Some(0) => tracing::warn!(
+                    call_site = self.site.name(),
+                    attempts = self.attempts,
+                    reason = reason.as_str(),
+                    class = ?class,
+                    error = %describe(&error),
+                    "giving up",
+                ),
+                Some(repeated) => tracing::warn!(
+                    call_site = self.site.name(),
+                    attempts = self.attempts,
+                    reason = reason.as_str(),
+                    class = ?class,
+                    error = %describe(&error),
+                    repeated,
+                    "giving up (and {repeated} more times since this call site's last warning, logged at DEBUG)",
+                ),
+                None => tracing::debug!(
+                    call_site = self.site.name(),
+                    attempts = self.attempts,
+                    reason = reason.as_str(),
+                    class = ?class,
+                    error = %describe(&error),
+                    "giving up (repeated; counted in this call site's next warning)",
+                ),
+            }
         }
         ControlFlow::Break(O::from_err(error))
     }
 
     /// Records an attempt's outcome with the breaker: `None` for a success,
-    /// else the error's class.
+    /// else the error's verdict.
     #[inline]
-    fn record(&mut self, error: Option<Class>) {
+    pub(super) fn record(&mut self, error: Option<Verdict>) {
         if let Some(permit) = self.permit.take()
             && let Some(breaker) = self.breaker()
         {
@@ -466,12 +556,18 @@ impl Controller {
             self.resolved.metrics.breaker_rejection();
             return Err(GiveUp::Breaker);
         }
+        // An empty budget gives up now rather than after the sleep. The token
+        // is taken only when the retry is sent (`readmit`): a call dropped
+        // during its sleep spends nothing, and the budget's bound holds for
+        // retries as the service receives them.
         let budget = &self.resolved.budget;
-        if !budget.try_withdraw() {
+        if !budget.holds_a_retry() {
+            // A refusal before the sleep starts (or prolongs) a dry spell; the
+            // grant that ends one is the withdrawal when a retry is sent.
+            crate::ops::events::budget_withdrawal(budget, self.site.budget(), false);
             self.resolved.metrics.budget_exhausted(budget);
             return Err(GiveUp::Budget);
         }
-        self.resolved.metrics.retry(budget);
         self.previous_delay = backoff;
         Ok(delay)
     }
@@ -560,33 +656,16 @@ impl<T: Clone> CloneArg for T {
     }
 }
 
-/// An error's class, and whether its attempt may be repeated by a function not
-/// marked `idempotent` ([`Classify::replay_safe`](crate::Classify::replay_safe)).
-#[doc(hidden)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Verdict {
-    pub class: Class,
-    pub replay_safe: bool,
-}
-
-/// `retry_if` decides alone: its verdicts are always safe to replay.
-impl From<Class> for Verdict {
-    #[inline]
-    fn from(class: Class) -> Self {
-        Verdict {
-            class,
-            replay_safe: true,
-        }
-    }
-}
-
 /// The classification of errors when no `retry_if` is given.
 #[doc(hidden)]
 #[inline]
 pub fn classify<E: crate::Classify + ?Sized>(error: &E) -> Verdict {
+    let class = error.classify();
     Verdict {
-        class: error.classify(),
+        class,
         replay_safe: error.replay_safe(),
+        // Asked only where it changes something: the breaker's count of a hint.
+        outage: matches!(class, Class::RetryAfter(_)) && error.is_outage(),
     }
 }
 
@@ -601,43 +680,67 @@ pub fn retry_if<E: ?Sized>(error: &E, predicate: impl FnOnce(&E) -> bool) -> Cla
     }
 }
 
-/// An error in an event: its `Debug` form, or a placeholder for types without one.
-struct Shown<'e>(Option<&'e dyn fmt::Debug>);
+/// An error as events show it (their `error` field): its `Display` in the
+/// alternate form (`{:#}`: one line, with the cause chain for `anyhow`), else
+/// its `Debug` for types without `Display`, else a placeholder. Never a
+/// multi-line `Debug` (with a backtrace) of a type that has a `Display`.
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub enum Shown<'e> {
+    Display(&'e dyn fmt::Display),
+    Debug(&'e dyn fmt::Debug),
+    Neither,
+}
 
-impl fmt::Debug for Shown<'_> {
+impl fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Some(error) => error.fmt(f),
-            None => f.write_str("<error type is not Debug>"),
+        match self {
+            Shown::Display(error) => write!(f, "{error:#}"),
+            Shown::Debug(error) => write!(f, "{error:?}"),
+            Shown::Neither => f.write_str("<error type is neither Display nor Debug>"),
         }
     }
 }
 
-/// Autoref specialization: `(&Describe(e)).describe()` is `Some(e)` when the
-/// error type is `Debug` (the inherent-receiver impl wins), `None` otherwise.
+/// Autoref specialization: `(&&Describe(e)).describe()` is the error's
+/// `Display` when its type has one (impl on `&Describe`, reached first),
+/// else its `Debug` (impl on `&&Describe`, one autoref later), else
+/// [`Shown::Neither`] (impl on `Describe`, after a deref).
 #[doc(hidden)]
 pub struct Describe<'e, E: ?Sized>(pub &'e E);
 
 #[doc(hidden)]
-pub trait DescribeDebug<'e> {
-    fn describe(&self) -> Option<&'e dyn fmt::Debug>;
+pub trait DescribeDisplay<'e> {
+    fn describe(&self) -> Shown<'e>;
 }
 
-impl<'e, E: fmt::Debug> DescribeDebug<'e> for Describe<'e, E> {
+impl<'e, E: fmt::Display> DescribeDisplay<'e> for &Describe<'e, E> {
     #[inline]
-    fn describe(&self) -> Option<&'e dyn fmt::Debug> {
-        Some(self.0)
+    fn describe(&self) -> Shown<'e> {
+        Shown::Display(self.0)
+    }
+}
+
+#[doc(hidden)]
+pub trait DescribeDebug<'e> {
+    fn describe(&self) -> Shown<'e>;
+}
+
+impl<'e, E: fmt::Debug> DescribeDebug<'e> for &&Describe<'e, E> {
+    #[inline]
+    fn describe(&self) -> Shown<'e> {
+        Shown::Debug(self.0)
     }
 }
 
 #[doc(hidden)]
 pub trait DescribeOpaque<'e> {
-    fn describe(&self) -> Option<&'e dyn fmt::Debug>;
+    fn describe(&self) -> Shown<'e>;
 }
 
-impl<'e, E: ?Sized> DescribeOpaque<'e> for &Describe<'e, E> {
+impl<'e, E: ?Sized> DescribeOpaque<'e> for Describe<'e, E> {
     #[inline]
-    fn describe(&self) -> Option<&'e dyn fmt::Debug> {
-        None
+    fn describe(&self) -> Shown<'e> {
+        Shown::Neither
     }
 }

@@ -3,9 +3,11 @@
 use super::check::Check;
 use super::check::Table;
 use super::error::Problem;
-use super::raw::{Dur, Limit, RawBreaker, RawBudget, RawPolicy, WindowKind};
-use super::resolve::{BREAKERS, BUDGETS, POLICIES, Section};
-use super::{BreakerSettings, BudgetSettings, Config, ConfigError, Window};
+use super::raw::{
+    Dur, Limit, RawBreaker, RawBudget, RawHedge, RawHedgeDelay, RawPolicy, WindowKind,
+};
+use super::resolve::{BREAKERS, BUDGETS, HEDGES, POLICIES, Section};
+use super::{BreakerSettings, BudgetSettings, Config, ConfigError, HedgeSettings, Window};
 use crate::Policy;
 
 /// Builds or amends a [`Config`] in code, for applications without a config
@@ -172,6 +174,37 @@ impl ConfigBuilder {
         };
         if self.checked(&BUDGETS, &name, &raw, &budget) {
             self.config.budgets.insert(name, budget);
+        }
+        self
+    }
+
+    /// Sets the hedge called `name`, replacing any of that name.
+    ///
+    /// ```
+    /// use retry_runtime::{Config, HedgeDelay, HedgeSettings};
+    /// use std::time::Duration;
+    ///
+    /// let fixed = HedgeSettings { delay: HedgeDelay::Fixed(Duration::from_millis(40)), ..HedgeSettings::DEFAULT };
+    /// let config = Config::builder().hedge("kv", fixed).build()?;
+    /// assert_eq!(config.hedge("kv"), Some(&fixed));
+    ///
+    /// let err = Config::builder()
+    ///     .hedge("kv", HedgeSettings { max_hedges: 11, ..HedgeSettings::DEFAULT })
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert_eq!(err.path(), Some("hedges.kv.max_hedges"));
+    /// # Ok::<(), retry_runtime::ConfigError>(())
+    /// ```
+    pub fn hedge(mut self, name: impl Into<String>, hedge: HedgeSettings) -> ConfigBuilder {
+        let name = name.into();
+        let raw = RawHedge {
+            delay: Some(RawHedgeDelay(hedge.delay)),
+            max_hedges: Some(hedge.max_hedges),
+            min_samples: Some(hedge.min_samples),
+            ..RawHedge::default()
+        };
+        if self.checked(&HEDGES, &name, &raw, &hedge) {
+            self.config.hedges.insert(name, hedge);
         }
         self
     }

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use super::error::Problem;
-use super::raw::{RawBreaker, RawBudget, RawPolicy, RawTable, Spans, WindowKind};
-use super::{BreakerSettings, BudgetSettings, Window};
+use super::raw::{RawBreaker, RawBudget, RawHedge, RawPolicy, RawTable, Spans, WindowKind};
+use super::{BreakerSettings, BudgetSettings, HedgeDelay, HedgeSettings, Window};
 use crate::{Backoff, Policy};
 
 /// Largest `max_attempts`: a guard against typos (`max_attempts = 50000`).
@@ -32,6 +32,17 @@ pub(super) const MAX_FLEET_QUORUM: u32 = 1000;
 pub(super) const MAX_MINIMUM_CALLS: u32 = 100_000;
 /// Largest `min_retries_per_sec`.
 pub(super) const MAX_MIN_RETRIES_PER_SEC: u32 = 100_000;
+
+/// Most hedges in flight beside the first attempt.
+pub(super) const MAX_HEDGES: u32 = 10;
+/// Largest `min_samples`: the recent-latency window always holds at least
+/// this many once it has filled (see `call/latency.rs`).
+pub(super) const MAX_MIN_SAMPLES: u32 = 1000;
+/// Bounds of a percentile delay.
+pub(super) const MIN_PERCENTILE: f64 = 90.0;
+pub(super) const MAX_PERCENTILE: f64 = 99.9;
+/// Longest fixed hedge delay.
+pub(super) const MAX_HEDGE_DELAY: Duration = Duration::from_secs(60);
 
 /// A table as written: what it inherits from, how it overrides, what it checks.
 pub(super) trait Table: RawTable {
@@ -473,6 +484,69 @@ impl Table for RawBudget {
                 format!(
                     "must be a number from 0.0 to {MAX_RETRY_RATIO:.1}, got {}; write it like retry_ratio = 0.2 (one retry per five calls)",
                     b.retry_ratio
+                ),
+            );
+        }
+    }
+}
+
+impl Table for RawHedge {
+    type Settings = HedgeSettings;
+
+    fn base(&self) -> Option<&str> {
+        self.base.as_deref()
+    }
+
+    fn merge(&self, p: &HedgeSettings) -> HedgeSettings {
+        HedgeSettings {
+            delay: self.delay.map_or(p.delay, |d| d.0),
+            max_hedges: self.max_hedges.unwrap_or(p.max_hedges),
+            min_samples: self.min_samples.unwrap_or(p.min_samples),
+        }
+    }
+
+    fn check(&self, h: &HedgeSettings, c: &mut Check<'_>) {
+        if self.delay.is_some() {
+            match h.delay {
+                HedgeDelay::Fixed(d) if d.is_zero() || d > MAX_HEDGE_DELAY => c.push(
+                    "delay",
+                    format!(
+                        "must be more than 0s and at most {}, got {}; write it like delay = \"40ms\" (a hedge after 0s would double every call)",
+                        human(MAX_HEDGE_DELAY),
+                        human(d)
+                    ),
+                ),
+                HedgeDelay::Percentile(p)
+                    if !(MIN_PERCENTILE..=MAX_PERCENTILE).contains(&p)
+                        || (p * 10.0).fract() != 0.0 =>
+                {
+                    c.push(
+                        "delay",
+                        format!(
+                            "percentile must be from p90 to p99.9 with at most one decimal, got p{p}; write it like delay = \"p95\""
+                        ),
+                    );
+                }
+                _ => {}
+            }
+        }
+        if let Some(n) = self.max_hedges
+            && !(1..=MAX_HEDGES).contains(&n)
+        {
+            c.push(
+                "max_hedges",
+                format!(
+                    "must be from 1 to {MAX_HEDGES} hedges in flight beside the first attempt, got {n}; write it like max_hedges = 1"
+                ),
+            );
+        }
+        if let Some(n) = self.min_samples
+            && !(1..=MAX_MIN_SAMPLES).contains(&n)
+        {
+            c.push(
+                "min_samples",
+                format!(
+                    "must be from 1 to {MAX_MIN_SAMPLES} latencies, got {n}; write it like min_samples = 100"
                 ),
             );
         }

@@ -13,7 +13,7 @@ use crate::{Config, ConfigError};
 #[doc(hidden)]
 pub static DEFAULTS: [&'static Defaults];
 
-/// Registers default policy, breaker and budget tables for the names a
+/// Registers default policy, breaker, budget and hedge tables for the names a
 /// library's `#[retryable]` functions use, so that an application's
 /// [`install`](crate::install) does not fail on names it never heard of.
 ///
@@ -339,12 +339,14 @@ enum Settings {
     Policy(crate::Policy),
     Breaker(crate::BreakerSettings),
     Budget(crate::BudgetSettings),
+    Hedge(crate::HedgeSettings),
 }
 
 fn settings_of(config: &Config, section: &str, name: &str) -> Option<Settings> {
     match section {
         "policies" => config.policy(name).copied().map(Settings::Policy),
         "breakers" => config.breaker(name).copied().map(Settings::Breaker),
+        "hedges" => config.hedge(name).copied().map(Settings::Hedge),
         _ => config.budget(name).copied().map(Settings::Budget),
     }
 }
@@ -354,7 +356,16 @@ fn insert(config: &mut Config, name: &str, settings: Settings) {
         Settings::Policy(p) => drop(config.policies.insert(name.to_owned(), p)),
         Settings::Breaker(b) => drop(config.breakers.insert(name.to_owned(), b)),
         Settings::Budget(b) => drop(config.budgets.insert(name.to_owned(), b)),
+        Settings::Hedge(h) => drop(config.hedges.insert(name.to_owned(), h)),
     }
+}
+
+/// One block's settings for one name.
+struct Definition {
+    block: &'static Defaults,
+    settings: Settings,
+    /// Whether the whole block is valid (only then do its settings become presets).
+    valid: bool,
 }
 
 fn library() -> &'static Library {
@@ -363,16 +374,14 @@ fn library() -> &'static Library {
         let builtin = Config::builtin();
         let mut invalid = Vec::new();
         // (section, name) -> the blocks defining it, with their settings.
-        let mut defined: BTreeMap<(&'static str, String), Vec<(&'static Defaults, Settings)>> =
-            BTreeMap::new();
+        let mut defined: BTreeMap<(&'static str, String), Vec<Definition>> = BTreeMap::new();
         for &block in registered_defaults() {
-            let (config, names) = match Config::from_library_toml(block.toml) {
-                Ok(parsed) => parsed,
-                Err(error) => {
-                    invalid.push(invalid_block(block, &error));
-                    continue;
-                }
-            };
+            // An invalid block's good tables still take part in the
+            // conflict check: one pass reports every problem.
+            let (config, names, error) = Config::from_library_toml(block.toml);
+            if let Some(error) = &error {
+                invalid.push(invalid_block(block, error));
+            }
             for (section, name) in names {
                 if settings_of(&builtin, section, &name).is_some() {
                     invalid.push(DefaultsProblem::Builtin {
@@ -385,23 +394,28 @@ fn library() -> &'static Library {
                     defined
                         .entry((section, name))
                         .or_default()
-                        .push((block, settings));
+                        .push(Definition {
+                            block,
+                            settings,
+                            valid: error.is_none(),
+                        });
                 }
             }
         }
         let mut presets = builtin;
         let mut conflicts = Vec::new();
         for ((section, name), mut blocks) in defined {
-            let agree = blocks.windows(2).all(|w| w[0].1 == w[1].1);
+            let agree = blocks.windows(2).all(|w| w[0].settings == w[1].settings);
             if agree {
-                if let Some((_, settings)) = blocks.pop() {
-                    insert(&mut presets, &name, settings);
+                // Only a valid block's settings become a preset.
+                if let Some(at) = blocks.iter().position(|d| d.valid) {
+                    insert(&mut presets, &name, blocks.swap_remove(at).settings);
                 }
             } else {
                 conflicts.push(Conflict {
                     section,
                     name,
-                    blocks: blocks.into_iter().map(|(b, _)| b).collect(),
+                    blocks: blocks.into_iter().map(|d| d.block).collect(),
                 });
             }
         }
@@ -461,6 +475,11 @@ fn fill(mut config: Config) -> Config {
     for (name, b) in library.budgets() {
         if builtin.budget(name).is_none() && config.budget(name).is_none() {
             config.budgets.insert(name.to_owned(), *b);
+        }
+    }
+    for (name, h) in library.hedges() {
+        if builtin.hedge(name).is_none() && config.hedge(name).is_none() {
+            config.hedges.insert(name.to_owned(), *h);
         }
     }
     config

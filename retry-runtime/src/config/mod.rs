@@ -31,7 +31,7 @@
 //! open_duration = "30s"
 //! half_open_calls = 3
 //! max_half_open_wait = "60s"   # trials not done by then: open again; "none": wait
-//! retry_after_is_failure = false # a retry-after (429) counts as a success
+//! retry_after_is_failure = false # a 429 or gRPC pushback counts as a success (a 5xx: always a failure)
 //! max_keys = 1000              # keyed instances (breaker_key) alive at once
 //! fleet = false                # share it with the fleet (feature `redis`, `fleet::join`)
 //! fleet_quorum = 2             # other live instances reporting it open that open it here
@@ -151,7 +151,7 @@ use crate::Policy;
 
 use error::locate;
 use raw::{Entry, Failed, Leaf, RawConfig, entries_of, join};
-use resolve::{BREAKERS, BUDGETS, POLICIES, resolve_section};
+use resolve::{BREAKERS, BUDGETS, HEDGES, POLICIES, resolve_section};
 
 pub use build::ConfigBuilder;
 pub use error::{ConfigError, Location, Problem};
@@ -164,11 +164,12 @@ pub(crate) mod defaults;
 pub(crate) type Written = Vec<(&'static str, String)>;
 mod error;
 mod raw;
+mod render;
 mod resolve;
 mod settings;
 mod suggest;
 
-pub use settings::{BreakerSettings, BudgetSettings, Window};
+pub use settings::{BreakerSettings, BudgetSettings, HedgeDelay, HedgeSettings, Window};
 
 /// A complete, validated configuration: every policy, breaker and budget by name.
 ///
@@ -196,6 +197,7 @@ pub struct Config {
     pub(crate) policies: BTreeMap<String, Policy>,
     pub(crate) breakers: BTreeMap<String, BreakerSettings>,
     pub(crate) budgets: BTreeMap<String, BudgetSettings>,
+    pub(crate) hedges: BTreeMap<String, HedgeSettings>,
 }
 
 impl Config {
@@ -225,6 +227,7 @@ impl Config {
                 .collect(),
             breakers: [("default".to_owned(), BreakerSettings::DEFAULT)].into(),
             budgets: [("default".to_owned(), BudgetSettings::DEFAULT)].into(),
+            hedges: [("default".to_owned(), HedgeSettings::DEFAULT)].into(),
         }
     }
 
@@ -362,19 +365,29 @@ impl Config {
     }
 
     /// Reads a library's `defaults!` block: against the built-in presets
-    /// only; also returns the names it writes, by section key.
-    pub(crate) fn from_library_toml(toml: &str) -> Result<(Config, Written), ConfigError> {
-        let root = DeTable::parse(toml).map_err(|e| {
-            let mut problems = vec![Problem::syntax(&e)];
-            locate(toml, &mut problems);
-            ConfigError::invalid(problems)
-        })?;
-        Config::from_entries(
-            entries_of(root.into_inner()),
-            "",
-            Some(toml),
-            &Config::builtin(),
-        )
+    /// only. Returns the tables that resolved and the names they write, by
+    /// section key, even when others did not (so that a conflict on a good
+    /// table is not hidden behind a bad one), and the block's problems.
+    pub(crate) fn from_library_toml(toml: &str) -> (Config, Written, Option<ConfigError>) {
+        let root = match DeTable::parse(toml) {
+            Ok(root) => root,
+            Err(e) => {
+                let mut problems = vec![Problem::syntax(&e)];
+                locate(toml, &mut problems);
+                return (
+                    Config::builtin(),
+                    Vec::new(),
+                    Some(ConfigError::invalid(problems)),
+                );
+            }
+        };
+        let (config, names, mut problems) =
+            Config::read_entries(entries_of(root.into_inner()), "", &Config::builtin());
+        if problems.is_empty() {
+            return (config, names, None);
+        }
+        locate(toml, &mut problems);
+        (config, names, Some(ConfigError::invalid(problems)))
     }
 
     /// Reads, resolves and checks the entries of a config table.
@@ -385,18 +398,30 @@ impl Config {
         src: Option<&str>,
         presets: &Config,
     ) -> Result<(Config, Written), ConfigError> {
-        let mut problems = Vec::new();
-        let (raw, failed) = RawConfig::read(entries, prefix, &mut problems);
-        let config = Config::resolve(&raw, &failed, prefix, presets, &mut problems);
+        let (config, names, mut problems) = Config::read_entries(entries, prefix, presets);
         if problems.is_empty() {
-            let names = (raw.policies.into_keys().map(|n| (POLICIES.key, n)))
-                .chain(raw.breakers.into_keys().map(|n| (BREAKERS.key, n)))
-                .chain(raw.budgets.into_keys().map(|n| (BUDGETS.key, n)))
-                .collect();
             return Ok((config, names));
         }
         locate(src.unwrap_or_default(), &mut problems);
         Err(ConfigError::invalid(problems))
+    }
+
+    /// Reads, resolves and checks the entries of a config table: the tables
+    /// that resolved, the names the entries write, and every problem.
+    fn read_entries(
+        entries: Vec<Entry<'_>>,
+        prefix: &str,
+        presets: &Config,
+    ) -> (Config, Written, Vec<Problem>) {
+        let mut problems = Vec::new();
+        let (raw, failed) = RawConfig::read(entries, prefix, &mut problems);
+        let config = Config::resolve(&raw, &failed, prefix, presets, &mut problems);
+        let names = (raw.policies.into_keys().map(|n| (POLICIES.key, n)))
+            .chain(raw.breakers.into_keys().map(|n| (BREAKERS.key, n)))
+            .chain(raw.budgets.into_keys().map(|n| (BUDGETS.key, n)))
+            .chain(raw.hedges.into_keys().map(|n| (HEDGES.key, n)))
+            .collect();
+        (config, names, problems)
     }
 
     /// Reads a configuration from a TOML file; see [`Config::from_toml_str`].
@@ -414,12 +439,21 @@ impl Config {
     /// A [`ConfigError`] naming the file when it cannot be read or is invalid.
     pub fn from_path(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        Config::from_file_text(path, &Config::read_file(path)?)
+    }
+
+    /// A config file's text, or the error naming the file.
+    pub(crate) fn read_file(path: &Path) -> Result<String, ConfigError> {
+        std::fs::read_to_string(path).map_err(|e| ConfigError {
             file: Some(path.to_owned()),
             problems: Vec::new(),
             read: Some(e),
-        })?;
-        Config::from_toml_str(&text).map_err(|mut e| {
+        })
+    }
+
+    /// A config file's text read, errors naming the file.
+    pub(crate) fn from_file_text(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        Config::from_toml_str(text).map_err(|mut e| {
             e.file = Some(path.to_owned());
             e
         })
@@ -456,6 +490,31 @@ impl Config {
     #[must_use]
     pub fn budget(&self, name: &str) -> Option<&BudgetSettings> {
         self.budgets.get(name)
+    }
+
+    /// The hedge settings called `name` (`[hedges.NAME]`).
+    ///
+    /// ```
+    /// use retry_runtime::{Config, HedgeSettings};
+    /// assert_eq!(Config::builtin().hedge("default"), Some(&HedgeSettings::DEFAULT));
+    /// ```
+    #[must_use]
+    pub fn hedge(&self, name: &str) -> Option<&HedgeSettings> {
+        self.hedges.get(name)
+    }
+
+    /// Every hedge, by name in alphabetical order, presets included.
+    ///
+    /// ```
+    /// use retry_runtime::Config;
+    /// let config = Config::from_toml_str("[hedges.search]\ndelay = \"p99\"")?;
+    /// let names: Vec<&str> = config.hedges().map(|(name, _)| name).collect();
+    /// assert_eq!(names, ["default", "search"]);
+    /// # Ok::<(), retry_runtime::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn hedges(&self) -> impl ExactSizeIterator<Item = (&str, &HedgeSettings)> {
+        self.hedges.iter().map(|(k, v)| (k.as_str(), v))
     }
 
     /// Every policy, by name in alphabetical order, presets included.
@@ -531,6 +590,14 @@ impl Config {
             &presets.budgets,
             problems,
         ));
+        config.hedges.extend(resolve_section(
+            &HEDGES,
+            prefix,
+            &raw.hedges,
+            &failed.hedges,
+            &presets.hedges,
+            problems,
+        ));
         config
     }
 }
@@ -546,9 +613,16 @@ impl Default for Config {
 /// one error of the format whose message is the [`ConfigError`]'s; but serde
 /// tells a value neither where it sits in the document nor its text, so key
 /// paths are relative to the `Config` value and carry no line (the format may
-/// point at the whole table). For errors with the full path and the line of
-/// each key, keep the section raw and use [`Config::from_toml_str_at`] or
-/// [`Config::from_toml_table`].
+/// point at the whole table). Nor does it keep the document's order: the
+/// section is read as a `toml::Value`, whose tables are sorted. Problems
+/// come in two passes: first every value that could not be read (a wrong
+/// type, an unknown key) by section, name and key in alphabetical order
+/// (`breakers` before `policies`, `policies.alpha` before `policies.zeta`);
+/// then range and inheritance problems, policies, breakers, budgets, each
+/// section's names in alphabetical order.
+/// For errors in file order, with the full path and the line of each key,
+/// keep the section raw and use [`Config::from_toml_str_at`] (or
+/// [`Config::from_toml_table`], which has the paths without lines).
 ///
 /// ```
 /// use serde::Deserialize;

@@ -251,12 +251,23 @@ raw_table! {
     }
 }
 
+raw_table! {
+    /// `[hedges.NAME]` as written.
+    RawHedge, "a table of hedge settings, like [hedges.NAME] followed by its keys" {
+        base: String,
+        delay: RawHedgeDelay,
+        max_hedges: u32,
+        min_samples: u32,
+    }
+}
+
 /// Every table of a document, as written.
 #[derive(Default)]
 pub(super) struct RawConfig {
     pub(super) policies: BTreeMap<String, RawPolicy>,
     pub(super) breakers: BTreeMap<String, RawBreaker>,
     pub(super) budgets: BTreeMap<String, RawBudget>,
+    pub(super) hedges: BTreeMap<String, RawHedge>,
 }
 
 /// Names of tables that are not tables at all: already reported, so neither
@@ -266,6 +277,7 @@ pub(super) struct Failed {
     pub(super) policies: BTreeSet<String>,
     pub(super) breakers: BTreeSet<String>,
     pub(super) budgets: BTreeSet<String>,
+    pub(super) hedges: BTreeSet<String>,
 }
 
 /// `prefix.key`, or `key` alone.
@@ -309,6 +321,13 @@ impl RawConfig {
                     entry.value,
                     &mut raw.budgets,
                     &mut failed.budgets,
+                    problems,
+                ),
+                "hedges" => read_section(
+                    &path,
+                    entry.value,
+                    &mut raw.hedges,
+                    &mut failed.hedges,
                     problems,
                 ),
                 other => problems.push(
@@ -440,6 +459,49 @@ impl<'de> Deserialize<'de> for Limit {
         deserializer
             .deserialize_str(DurationVisitor { none_allowed: true })
             .map(Limit)
+    }
+}
+
+/// A hedge's `delay`: a duration, or a percentile written `"p90"` to `"p99.9"`.
+#[derive(Clone, Copy)]
+pub(super) struct RawHedgeDelay(pub(super) crate::HedgeDelay);
+
+impl<'de> Deserialize<'de> for RawHedgeDelay {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct DelayVisitor;
+        impl Visitor<'_> for DelayVisitor {
+            type Value = crate::HedgeDelay;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration like \"40ms\", or a percentile like \"p95\"")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                let text = v.trim();
+                if let Some(number) = text.strip_prefix(['p', 'P']) {
+                    return number
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|p| p.is_finite())
+                        .map(crate::HedgeDelay::Percentile)
+                        .ok_or_else(|| {
+                            E::custom(format!(
+                                "invalid percentile \"{v}\"; write it like \"p95\" or \"p99.9\" (from p90 to p99.9)"
+                            ))
+                        });
+                }
+                humantime::parse_duration(text)
+                    .map(crate::HedgeDelay::Fixed)
+                    .map_err(|e| {
+                        E::custom(format!(
+                            "invalid delay \"{v}\": {e}; write a duration like \"40ms\", or a percentile of the call site's latency like \"p95\""
+                        ))
+                    })
+            }
+        }
+        deserializer
+            .deserialize_str(DelayVisitor)
+            .map(RawHedgeDelay)
     }
 }
 

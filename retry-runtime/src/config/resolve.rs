@@ -34,6 +34,12 @@ pub(super) const BUDGETS: Section = Section {
     plural: "budgets",
 };
 
+pub(super) const HEDGES: Section = Section {
+    key: "hedges",
+    singular: "hedge",
+    plural: "hedges",
+};
+
 pub(super) enum Parent<'a, S> {
     Preset(&'a str, S),
     Table(&'a str),

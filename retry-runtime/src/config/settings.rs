@@ -70,9 +70,11 @@ pub struct BreakerSettings {
     /// in a config file): wait for ever.
     pub max_half_open_wait: Option<Duration>,
     /// Whether an attempt that failed with [`Class::RetryAfter`](crate::Class::RetryAfter)
-    /// (the service asked us to slow down, e.g. HTTP 429) counts as a failure.
-    /// `false` (the default): it counts as a success, since a service that
-    /// pushes back is alive.
+    /// while the service is alive (it asked us to slow down: HTTP 429, gRPC
+    /// pushback) counts as a failure. `false` (the default): it counts as a
+    /// success, since a service that pushes back is alive. A retry-after that
+    /// is an outage ([`Classify::is_outage`](crate::Classify::is_outage): an
+    /// HTTP 5xx with `Retry-After`) is a failure whatever this says.
     pub retry_after_is_failure: bool,
     /// The most keyed instances (`breaker_key`) of this breaker alive at once;
     /// past it the least recently used closed instance is dropped.
@@ -122,6 +124,15 @@ impl BreakerSettings {
 
 /// The settings of one named retry budget (`[budgets.NAME]`).
 ///
+/// Over any window of `ttl`, however placed, the retries *sent* (counted when
+/// the retry leaves, after its backoff sleep) stay within
+/// `min_retries_per_sec · ttl + retry_ratio ·` the first attempts. A call
+/// checks the budget when it decides to retry: an empty budget gives up at
+/// once with the last error, without sleeping. It takes its token only when
+/// the sleep ends and the retry is sent, so a call dropped during its backoff
+/// (its caller's timeout) spends nothing; if other calls emptied the budget
+/// while it slept, it gives up then, with the last error.
+///
 /// ```
 /// use retry_runtime::{BudgetSettings, Config};
 ///
@@ -148,5 +159,58 @@ impl BudgetSettings {
         ttl: Duration::from_secs(10),
         min_retries_per_sec: 10,
         retry_ratio: 0.2,
+    };
+}
+
+/// When a hedge is sent: after a fixed delay, or after a percentile of the
+/// call site's own recent latencies (`delay = "40ms"` or `delay = "p95"`).
+///
+/// ```
+/// use retry_runtime::{Config, HedgeDelay};
+///
+/// let config = Config::from_toml_str("[hedges.search]\ndelay = \"p99.9\"")?;
+/// assert_eq!(config.hedge("search").unwrap().delay, HedgeDelay::Percentile(99.9));
+/// # Ok::<(), retry_runtime::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum HedgeDelay {
+    /// A fixed delay after the last attempt started.
+    Fixed(Duration),
+    /// This percentile (90.0 to 99.9) of the call site's recent successful
+    /// latencies; no hedge until `min_samples` are recorded.
+    Percentile(f64),
+}
+
+/// The settings of one named hedge (`[hedges.NAME]`).
+///
+/// ```
+/// use retry_runtime::{Config, HedgeDelay, HedgeSettings};
+/// use std::time::Duration;
+///
+/// let config = Config::from_toml_str("[hedges.kv]\ndelay = \"40ms\"\nmax_hedges = 2")?;
+/// let kv = config.hedge("kv").unwrap();
+/// assert_eq!(kv.delay, HedgeDelay::Fixed(Duration::from_millis(40)));
+/// assert_eq!(kv.max_hedges, 2);
+/// assert_eq!(kv.min_samples, HedgeSettings::DEFAULT.min_samples);
+/// # Ok::<(), retry_runtime::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HedgeSettings {
+    /// How long an attempt may run before a hedge starts beside it.
+    pub delay: HedgeDelay,
+    /// Hedges in flight at once beside the first attempt (1 to 10).
+    pub max_hedges: u32,
+    /// A percentile delay sends no hedge until this many latencies are
+    /// recorded (1 to 1000: the recent window holds at least 1024).
+    pub min_samples: u32,
+}
+
+impl HedgeSettings {
+    /// The `default` hedge preset: one hedge after the site's 95th
+    /// percentile, once 100 latencies are recorded.
+    pub const DEFAULT: HedgeSettings = HedgeSettings {
+        delay: HedgeDelay::Percentile(95.0),
+        max_hedges: 1,
+        min_samples: 100,
     };
 }

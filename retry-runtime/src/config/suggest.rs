@@ -1,7 +1,7 @@
 //! Messages for operators: serde messages rewritten, "did you mean", examples.
 
 /// The three sections of a config, in the order the docs list them.
-pub(super) const SECTIONS: [&str; 3] = ["policies", "breakers", "budgets"];
+pub(super) const SECTIONS: [&str; 4] = ["policies", "breakers", "budgets", "hedges"];
 
 // ---------------------------------------------------------------------------
 // Messages
@@ -34,7 +34,7 @@ pub(super) fn explain(path: &str, message: &str) -> String {
         let mut out = message
             .replace(
                 "expected u32",
-                "expected a whole number from 0 to 4294967295",
+                &format!("expected a whole number from {}", count_range(field)),
             )
             .replace("expected f64", "expected a number")
             .replace("expected a map", "expected a table")
@@ -54,6 +54,26 @@ pub(super) fn explain(path: &str, message: &str) -> String {
         return out;
     }
     message.to_owned()
+}
+
+/// The range a count key accepts, as its range check states it (the type's
+/// own range, 0 to 4294967295, only for a key this does not know).
+fn count_range(key: &str) -> String {
+    use super::check::{
+        MAX_ATTEMPTS, MAX_HALF_OPEN_CALLS, MAX_KEYS, MAX_MIN_RETRIES_PER_SEC, MAX_MINIMUM_CALLS,
+        MAX_WINDOW_SIZE,
+    };
+    match key {
+        "max_attempts" => format!("1 to {MAX_ATTEMPTS}"),
+        "window_size" => format!("1 to {MAX_WINDOW_SIZE}"),
+        "minimum_calls" => {
+            format!("1 to {MAX_MINIMUM_CALLS} (at most window_size for a count window)")
+        }
+        "half_open_calls" => format!("1 to {MAX_HALF_OPEN_CALLS}"),
+        "max_keys" => format!("1 to {MAX_KEYS}"),
+        "min_retries_per_sec" => format!("0 to {MAX_MIN_RETRIES_PER_SEC}"),
+        _ => format!("0 to {}", u32::MAX),
+    }
 }
 
 /// `unknown key; did you mean `x`? valid keys here: ...`.
@@ -96,6 +116,9 @@ pub(super) fn example(key: &str) -> Option<&'static str> {
         "ttl" => "ttl = \"10s\"",
         "min_retries_per_sec" => "min_retries_per_sec = 10",
         "retry_ratio" => "retry_ratio = 0.2",
+        "delay" => "delay = \"p95\" (or a duration like \"40ms\")",
+        "max_hedges" => "max_hedges = 1",
+        "min_samples" => "min_samples = 100",
         _ => return None,
     })
 }
@@ -185,7 +208,7 @@ mod tests {
         );
         assert_eq!(
             m,
-            "invalid type: string \"x\", expected a whole number from 0 to 4294967295; write it like max_attempts = 5"
+            "invalid type: string \"x\", expected a whole number from 1 to 1000; write it like max_attempts = 5"
         );
     }
 }

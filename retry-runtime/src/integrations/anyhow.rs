@@ -38,6 +38,10 @@ impl Classify for anyhow::Error {
     fn replay_safe(&self) -> bool {
         deciding(self).is_none_or(Classify::replay_safe)
     }
+
+    fn is_outage(&self) -> bool {
+        deciding(self).is_some_and(Classify::is_outage)
+    }
 }
 
 /// The first error of the chain whose type the runtime knows.

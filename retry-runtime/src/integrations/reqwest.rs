@@ -24,7 +24,8 @@
 //! | a response whose status is not a success | [`classify_response`]: 408, 429, 5xx except 501/505 transient (`RetryAfter(d)` with a valid `Retry-After`); every other status permanent |
 //! | timeout (`is_timeout`), connect error (`is_connect`) | `Transient` |
 //! | `reqwest::Error` from `error_for_status` (`is_status`) | [`classify_status`] (the headers are gone) |
-//! | builder, redirect, body, decode error | `Permanent` |
+//! | body or decode error caused by the connection (an `io::Error` of a transient kind in its source chain: a body cut off, `UnexpectedEof`; a reset) | `Transient` |
+//! | builder, redirect error; a body that arrived whole but does not decode (bad JSON, bad encoding) | `Permanent` |
 //! | any other request error (the connection closed or reset mid-exchange) | `Transient` |
 //! | [`Rejected`] | as [`Rejected`] classifies: attempt timeout transient, open breaker permanent |
 //!
@@ -48,8 +49,9 @@ use crate::http::{classify_response, classify_status, retry_after};
 use crate::{Class, Classify, Rejected};
 
 /// Timeouts and connect errors are transient, a status error goes by
-/// [`classify_status`], builder, redirect, body
-/// and decode errors are permanent; see the [module](crate::reqwest) table.
+/// [`classify_status`], a body cut off by the connection is transient,
+/// builder and redirect errors and a body that does not decode are permanent;
+/// see the [module](crate::reqwest) table.
 #[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
 impl Classify for reqwest::Error {
     fn classify(&self) -> Class {
@@ -59,6 +61,9 @@ impl Classify for reqwest::Error {
         if let Some(status) = self.status() {
             return classify_status(status);
         }
+        if (self.is_body() || self.is_decode()) && cut_off(self) {
+            return Class::Transient;
+        }
         if self.is_builder() || self.is_redirect() || self.is_body() || self.is_decode() {
             return Class::Permanent;
         }
@@ -67,6 +72,27 @@ impl Classify for reqwest::Error {
         }
         Class::Permanent
     }
+
+    /// A 5xx status error: the service is down (see [`Classify::is_outage`]).
+    fn is_outage(&self) -> bool {
+        self.status().is_some_and(|status| status.is_server_error())
+    }
+}
+
+/// Whether a body or decode error is the connection failing while the body
+/// was read (hyper's "incomplete body" is an `io::Error` of kind
+/// `UnexpectedEof` in the source chain; a reset is `ConnectionReset`), not a
+/// body that arrived whole and does not decode: an `io::Error` in the chain
+/// whose kind is transient (see `Classify for io::Error`) decides.
+fn cut_off(error: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return io.classify() == Class::Transient;
+        }
+        source = e.source();
+    }
+    false
 }
 
 /// A failed HTTP exchange, as a `#[retryable]` function returns it.
@@ -79,7 +105,7 @@ impl Classify for reqwest::Error {
 /// ```
 /// use retry_runtime::{Class, Classify, Rejected, reqwest::Error};
 ///
-/// let refused = Error::from(Rejected::BreakerOpen { breaker: "catalog" });
+/// let refused = Error::from(Rejected::breaker_open("catalog"));
 /// assert_eq!(refused.classify(), Class::Permanent);
 /// assert!(refused.rejected().is_some());
 /// ```
@@ -144,7 +170,7 @@ impl Error {
     ///
     /// ```
     /// # use retry_runtime::{Rejected, reqwest::Error};
-    /// assert_eq!(Error::from(Rejected::BreakerOpen { breaker: "b" }).method(), None);
+    /// assert_eq!(Error::from(Rejected::breaker_open("b")).method(), None);
     /// ```
     #[must_use]
     pub fn method(&self) -> Option<&Method> {
@@ -156,7 +182,7 @@ impl Error {
     ///
     /// ```
     /// # use retry_runtime::{Rejected, reqwest::Error};
-    /// assert_eq!(Error::from(Rejected::BreakerOpen { breaker: "b" }).status(), None);
+    /// assert_eq!(Error::from(Rejected::breaker_open("b")).status(), None);
     /// ```
     #[must_use]
     pub fn status(&self) -> Option<StatusCode> {
@@ -171,7 +197,7 @@ impl Error {
     ///
     /// ```
     /// # use retry_runtime::{Rejected, reqwest::Error};
-    /// assert_eq!(Error::from(Rejected::BreakerOpen { breaker: "b" }).retry_after(), None);
+    /// assert_eq!(Error::from(Rejected::breaker_open("b")).retry_after(), None);
     /// ```
     #[must_use]
     pub fn retry_after(&self) -> Option<Duration> {
@@ -185,7 +211,7 @@ impl Error {
     ///
     /// ```
     /// # use retry_runtime::{Rejected, reqwest::Error};
-    /// assert!(Error::from(Rejected::BreakerOpen { breaker: "b" }).url().is_none());
+    /// assert!(Error::from(Rejected::breaker_open("b")).url().is_none());
     /// ```
     #[must_use]
     pub fn url(&self) -> Option<&reqwest::Url> {
@@ -200,7 +226,7 @@ impl Error {
     ///
     /// ```
     /// # use retry_runtime::{Rejected, reqwest::Error};
-    /// assert!(!Error::from(Rejected::BreakerOpen { breaker: "b" }).is_connect());
+    /// assert!(!Error::from(Rejected::breaker_open("b")).is_connect());
     /// ```
     #[must_use]
     pub fn is_connect(&self) -> bool {
@@ -211,7 +237,7 @@ impl Error {
     ///
     /// ```
     /// # use retry_runtime::{Rejected, reqwest::Error};
-    /// assert!(Error::from(Rejected::BreakerOpen { breaker: "b" }).as_reqwest().is_none());
+    /// assert!(Error::from(Rejected::breaker_open("b")).as_reqwest().is_none());
     /// ```
     #[must_use]
     pub fn as_reqwest(&self) -> Option<&reqwest::Error> {
@@ -225,7 +251,7 @@ impl Error {
     ///
     /// ```
     /// # use retry_runtime::{Rejected, reqwest::Error};
-    /// let open = Rejected::BreakerOpen { breaker: "b" };
+    /// let open = Rejected::breaker_open("b");
     /// assert_eq!(Error::from(open.clone()).rejected(), Some(&open));
     /// ```
     #[must_use]
@@ -262,6 +288,14 @@ impl Classify for Error {
             Kind::Status { class, .. } => *class,
             Kind::Rejected(r) => r.classify(),
         }
+    }
+
+    /// A 5xx response is an outage, with or without `Retry-After`: a breaker
+    /// counts a `503` with `Retry-After` as a failure, while a `429` with one
+    /// (a live service pushing back) counts as a success unless the breaker
+    /// sets `retry_after_is_failure`.
+    fn is_outage(&self) -> bool {
+        self.status().is_some_and(|status| status.is_server_error())
     }
 
     /// `false` for a request whose method is known and not idempotent (RFC 9110

@@ -90,7 +90,7 @@ fn pushback(status: &Status) -> Option<Duration> {
 /// use retry_runtime::{Class, Classify, Rejected};
 /// use tonic::{Code, Status};
 ///
-/// let open = Status::from(Rejected::BreakerOpen { breaker: "inventory" });
+/// let open = Status::from(Rejected::breaker_open("inventory"));
 /// assert_eq!(open.code(), Code::Unavailable);
 /// assert_eq!(open.classify(), Class::Permanent);
 /// ```

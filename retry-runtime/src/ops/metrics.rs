@@ -6,6 +6,8 @@
 //! | `retry_calls_total` | counter | `call_site`, `outcome` = `ok` \| `error` \| `rejected` | calls, by how they ended |
 //! | `retry_attempts_total` | counter | `call_site` | attempts started (first attempts and retries) |
 //! | `retry_retries_total` | counter | `call_site` | retries made |
+//! | `retry_hedges_total` | counter | `call_site` | hedges sent (each is also an attempt) |
+//! | `retry_hedges_won_total` | counter | `call_site` | calls whose success came from a hedge |
 //! | `retry_budget_exhausted_total` | counter | `call_site`, `budget` | retries refused by the budget |
 //! | `retry_breaker_rejections_total` | counter | `call_site`, `breaker` | attempts refused by the breaker |
 //! | `retry_breaker_state` | gauge | `breaker` | 0 closed, 1 open, 2 half-open, 3 forced-open, 4 disabled |
@@ -43,6 +45,8 @@ struct Handles {
     budget_exhausted: metrics::Counter,
     breaker_rejections: metrics::Counter,
     budget_balance: metrics::Gauge,
+    hedges: metrics::Counter,
+    hedges_won: metrics::Counter,
 }
 
 impl SiteMetrics {
@@ -69,6 +73,8 @@ impl SiteMetrics {
                         "retry_breaker_rejections_total", "call_site" => call_site, "breaker" => breaker.unwrap_or("")
                     ),
                     budget_balance: metrics::gauge!("retry_budget_balance", "budget" => budget),
+                    hedges: metrics::counter!("retry_hedges_total", "call_site" => call_site),
+                    hedges_won: metrics::counter!("retry_hedges_won_total", "call_site" => call_site),
                 }),
             }
         }
@@ -81,6 +87,22 @@ impl SiteMetrics {
         #[cfg(feature = "metrics")]
         if let Some(h) = &self.inner {
             h.attempts.increment(1);
+        }
+    }
+
+    /// A hedge sent.
+    pub(crate) fn hedge_sent(&self) {
+        #[cfg(feature = "metrics")]
+        if let Some(h) = &self.inner {
+            h.hedges.increment(1);
+        }
+    }
+
+    /// A call whose success came from a hedge.
+    pub(crate) fn hedge_won(&self) {
+        #[cfg(feature = "metrics")]
+        if let Some(h) = &self.inner {
+            h.hedges_won.increment(1);
         }
     }
 

@@ -9,10 +9,11 @@ use super::live::{GENERATION, LIVE};
 use super::objects::{
     NameKind, live_breaker, live_budget, live_keyed, objects, settings_or_default,
 };
-use crate::Policy;
 use crate::breaker::Breaker;
 use crate::breaker::keyed::KeyedBreakers;
 use crate::budget::Budget;
+use crate::call::latency::Latency;
+use crate::{HedgeDelay, HedgeSettings, Policy};
 
 #[linkme::distributed_slice]
 #[doc(hidden)]
@@ -57,6 +58,11 @@ pub struct CallSite {
     pub(super) budget: &'static str,
     pub(super) idempotent: bool,
     pub(super) sync: bool,
+    /// `hedge = "<name>"`.
+    pub(super) hedge: Option<&'static str>,
+    /// Recent successful latencies, made (and leaked) by the site's first
+    /// resolution with a hedge; null until then.
+    pub(super) latency: AtomicPtr<Latency>,
     pub(super) cache: SiteCache,
 }
 
@@ -65,6 +71,8 @@ pub(super) struct SiteCache {
     generation: AtomicU64,
     /// What the site's names resolve to; null until the first call.
     resolved: AtomicPtr<Resolved>,
+    /// Its give-up and rejection events during a storm (`ops/quiet.rs`).
+    pub(crate) quiet: crate::ops::quiet::SiteQuiet,
 }
 
 /// What a call site's names resolve to under one configuration.
@@ -75,6 +83,32 @@ pub(crate) struct Resolved {
     pub(crate) keyed: Option<&'static KeyedBreakers>,
     pub(crate) budget: &'static Budget,
     pub(crate) metrics: crate::ops::metrics::SiteMetrics,
+    /// The site's hedge, when it names one.
+    pub(crate) hedge: Option<Hedging>,
+}
+
+/// A hedged site's settings and, for a percentile delay, its latencies.
+#[derive(Clone, Copy)]
+pub(crate) struct Hedging {
+    pub(crate) settings: HedgeSettings,
+    /// The percentile in tenths (950 for p95), or `None` for a fixed delay.
+    pub(crate) percentile: Option<u16>,
+    pub(crate) latency: &'static Latency,
+}
+
+impl Hedging {
+    /// The delay before the next hedge: the fixed one, or the percentile of
+    /// the recent latencies once `min_samples` are recorded.
+    #[inline]
+    pub(crate) fn delay(&self) -> Option<std::time::Duration> {
+        match (self.settings.delay, self.percentile) {
+            (HedgeDelay::Fixed(delay), _) => Some(delay),
+            (HedgeDelay::Percentile(_), Some(p)) => {
+                self.latency.delay(p, self.settings.min_samples)
+            }
+            (HedgeDelay::Percentile(_), None) => None,
+        }
+    }
 }
 
 impl CallSite {
@@ -101,9 +135,12 @@ impl CallSite {
             budget,
             idempotent,
             sync: false,
+            hedge: None,
+            latency: AtomicPtr::new(std::ptr::null_mut()),
             cache: SiteCache {
                 generation: AtomicU64::new(0),
                 resolved: AtomicPtr::new(std::ptr::null_mut()),
+                quiet: crate::ops::quiet::SiteQuiet::new(),
             },
         }
     }
@@ -113,6 +150,40 @@ impl CallSite {
     #[must_use]
     pub const fn synchronous(self) -> CallSite {
         CallSite { sync: true, ..self }
+    }
+
+    /// Names the site's hedge (generated code only).
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn hedged(self, hedge: &'static str) -> CallSite {
+        CallSite {
+            hedge: Some(hedge),
+            ..self
+        }
+    }
+
+    /// The hedge name (`hedge = "..."`), if the function hedges.
+    ///
+    /// ```
+    /// use retry_runtime::retryable;
+    ///
+    /// #[retryable(hedge = "default", idempotent)]
+    /// async fn lookup() -> std::io::Result<u8> { Ok(1) }
+    ///
+    /// let site = retry_runtime::call_sites().iter().find(|s| s.name().ends_with("::lookup")).unwrap();
+    /// assert_eq!(site.hedge(), Some("default"));
+    /// ```
+    #[must_use]
+    pub fn hedge(&self) -> Option<&'static str> {
+        self.hedge
+    }
+
+    /// The delay after which this site sends a hedge now: the fixed delay, or
+    /// the percentile of its recent latencies (`None` before `min_samples`
+    /// are recorded, or when the site does not hedge).
+    #[must_use]
+    pub fn hedge_delay(&'static self) -> Option<std::time::Duration> {
+        self.resolve().hedge.as_ref()?.delay()
     }
 
     /// Whether the function is sync (`fn`) rather than `async fn`: its
@@ -183,10 +254,21 @@ impl CallSite {
 
     /// What this site's names resolve to now (cached; re-resolved after an `install`).
     #[inline]
+    /// Its give-up and rejection events' quiet state during a storm.
+    pub(crate) fn quiet(&self) -> &crate::ops::quiet::SiteQuiet {
+        &self.cache.quiet
+    }
+
     pub(crate) fn resolve(&'static self) -> &'static Resolved {
         let generation = GENERATION.load(Ordering::Acquire);
+        // The site's generation before its pointer: `refresh` stores the
+        // pointer first, so a matching generation (acquired) guarantees the
+        // pointer read next is the one made for it, or a later one.
+        if self.cache.generation.load(Ordering::Acquire) != generation {
+            return self.refresh();
+        }
         let resolved = self.cache.resolved.load(Ordering::Acquire);
-        if self.cache.generation.load(Ordering::Acquire) != generation || resolved.is_null() {
+        if resolved.is_null() {
             return self.refresh();
         }
         // SAFETY: the pointer is non-null, and every non-null pointer stored in
@@ -196,9 +278,10 @@ impl CallSite {
     }
 
     /// Resolves the site's names against the live config. A resolution is
-    /// leaked (so calls hold it for free, with no reference count); a new one
-    /// is made only when the site's settings actually changed, so memory grows
-    /// with configuration changes, not with installs or calls.
+    /// leaked (so calls hold it for free, with no reference count) and
+    /// interned: the site reuses the one it made before for the same policy
+    /// and objects, so memory is bounded by the distinct settings the site
+    /// has seen, not by installs or calls.
     #[cold]
     fn refresh(&'static self) -> &'static Resolved {
         let mut objects = objects();
@@ -219,15 +302,27 @@ impl CallSite {
             .breaker
             .map(|b| live_keyed(&mut objects, &config, b, self.name));
         let budget = live_budget(&mut objects, &config, self.budget, self.name);
-        let current = self.cache.resolved.load(Ordering::Acquire);
-        // SAFETY: as in `resolve`: null or leaked by an earlier `refresh`.
-        let unchanged = unsafe { current.as_ref() }.filter(|r| {
+        let hedge = self.hedge.map(|h| {
+            *settings_or_default(
+                NameKind::Hedge,
+                h,
+                self.name,
+                |n| config.hedge(n),
+                &HedgeSettings::DEFAULT,
+            )
+        });
+        let made = objects
+            .resolutions
+            .entry(std::ptr::from_ref(self).addr())
+            .or_default();
+        let seen = made.iter().copied().find(|r| {
             r.policy == policy
                 && r.breaker.map(std::ptr::from_ref) == breaker.map(std::ptr::from_ref)
                 && r.keyed.map(std::ptr::from_ref) == keyed.map(std::ptr::from_ref)
                 && std::ptr::eq(r.budget, budget)
+                && r.hedge.map(|h| h.settings) == hedge
         });
-        let resolved = match unchanged {
+        let resolved = match seen {
             Some(resolved) => resolved,
             None => {
                 let resolved: &'static Resolved = Box::leak(Box::new(Resolved {
@@ -240,15 +335,43 @@ impl CallSite {
                         self.breaker,
                         self.budget,
                     ),
+                    hedge: hedge.map(|settings| self.hedging(settings)),
                 }));
-                self.cache
-                    .resolved
-                    .store(std::ptr::from_ref(resolved).cast_mut(), Ordering::Release);
+                made.push(resolved);
                 resolved
             }
         };
+        self.cache
+            .resolved
+            .store(std::ptr::from_ref(resolved).cast_mut(), Ordering::Release);
         self.cache.generation.store(generation, Ordering::Release);
         resolved
+    }
+}
+
+impl CallSite {
+    /// The site's hedging state under `settings` (called by `refresh`,
+    /// under the objects lock).
+    fn hedging(&'static self, settings: HedgeSettings) -> Hedging {
+        let percentile = match settings.delay {
+            HedgeDelay::Fixed(_) => None,
+            // Checked by the config: 90.0..=99.9 with one decimal.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            HedgeDelay::Percentile(p) => Some((p * 10.0).round() as u16),
+        };
+        // Only `refresh` writes `latency`, under the objects lock: no race.
+        let mut latency = self.latency.load(Ordering::Acquire);
+        if latency.is_null() {
+            latency = Box::into_raw(Box::new(Latency::new()));
+            self.latency.store(latency, Ordering::Release);
+        }
+        Hedging {
+            settings,
+            percentile,
+            // SAFETY: non-null, from `Box::into_raw` just above (now or in an
+            // earlier refresh), never freed nor written through: valid for 'static.
+            latency: unsafe { &*latency },
+        }
     }
 }
 
@@ -261,6 +384,7 @@ impl fmt::Debug for CallSite {
             .field("budget", &self.budget)
             .field("idempotent", &self.idempotent)
             .field("sync", &self.sync)
+            .field("hedge", &self.hedge)
             .field("file", &self.file)
             .field("line", &self.line)
             .finish_non_exhaustive()

@@ -39,6 +39,10 @@ pub fn breaker(name: &str) -> Option<BreakerHandle> {
 /// made it yet, so that an operator can force a key open before its first
 /// call. `None` if no call site or config knows the name.
 ///
+/// `key` is the key's full text, as the call displays it; an instance keeps a
+/// key longer than 256 bytes in a short form (its start, `…#` and a digest),
+/// which is what events and snapshots show.
+///
 /// The handle follows the key: if the instance is evicted (past `max_keys`)
 /// or replaced (an `install` changed the name's settings), the handle's
 /// `force_open`, `disable` and `reset` act on the key's instance of the
@@ -183,7 +187,7 @@ impl BreakerHandle {
     }
 
     /// How many keyed instances (`breaker_key`) of this breaker's name are
-    /// alive: at most `max_keys` (see the README for when it can be more).
+    /// alive: at most `max_keys` (see [keyed breakers](crate::guide::keyed_breakers_and_fallback#keyed-breakers) for when it can be more).
     ///
     /// ```
     /// let hosts = retry_runtime::breaker("default").unwrap();
@@ -249,7 +253,27 @@ impl BreakerHandle {
     /// assert_eq!(breaker.state(), BreakerState::Closed);
     /// ```
     pub fn force_open(&self) {
-        self.live().set(crate::BreakerState::ForcedOpen);
+        self.set(crate::BreakerState::ForcedOpen);
+    }
+
+    /// Sets the state by hand. A keyed instance is found (or made) and set
+    /// under the locks that eviction and `install` take, so the decision
+    /// cannot land on an instance that is being dropped.
+    fn set(&self, to: crate::BreakerState) {
+        match &self.key {
+            None => self.live().set(to),
+            Some(key) => {
+                let mut objects = objects();
+                let config = LIVE.load();
+                if breaker_is_known(&config, &self.name) {
+                    let keyed = live_keyed(&mut objects, &config, &self.name, BREAKER_FOR);
+                    keyed.set(&**key, to);
+                } else {
+                    drop(objects);
+                    self.last.set(to);
+                }
+            }
+        }
     }
 
     /// Switches the breaker off until [`reset`](Self::reset): every call passes, nothing is recorded.
@@ -262,7 +286,7 @@ impl BreakerHandle {
     /// assert_eq!(breaker.state(), BreakerState::Disabled);
     /// ```
     pub fn disable(&self) {
-        self.live().set(crate::BreakerState::Disabled);
+        self.set(crate::BreakerState::Disabled);
     }
 
     /// Closes the breaker with an empty window, whatever its state.
@@ -277,7 +301,7 @@ impl BreakerHandle {
     /// assert_eq!(breaker.metrics().window_calls, 0);
     /// ```
     pub fn reset(&self) {
-        self.live().set(crate::BreakerState::Closed);
+        self.set(crate::BreakerState::Closed);
     }
 
     /// Counters and rates.
@@ -395,12 +419,14 @@ fn budget_is_known(config: &Config, name: &str) -> bool {
     config.budget(name).is_some() || call_sites().iter().any(|s| s.budget == name)
 }
 
+/// What the warning of a name no config defines says is asking for a keyed instance.
+const BREAKER_FOR: &str = "retry_runtime::breaker_for";
+
 /// The keyed instances of the breaker `name` (cold path: handles only).
 pub(super) fn current_keyed(name: &str) -> Option<&'static KeyedBreakers> {
     let mut objects = objects();
     let config = LIVE.load();
-    breaker_is_known(&config, name)
-        .then(|| live_keyed(&mut objects, &config, name, "retry_runtime::breaker_for"))
+    breaker_is_known(&config, name).then(|| live_keyed(&mut objects, &config, name, BREAKER_FOR))
 }
 
 /// The breaker live now under `name`, created from the live config if new or

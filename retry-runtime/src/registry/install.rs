@@ -9,16 +9,25 @@ use super::call_site::{CallSite, call_sites};
 use super::live::{GENERATION, INSTALLING, LIVE};
 use super::objects::{NameKind, objects};
 use crate::Config;
+use crate::ops::events::Via;
 
 /// Replaces the configuration, atomically, after checking it against every call site.
 ///
-/// Every name that a registered call site uses (policy, breaker, budget) must be
+/// Every name that a registered call site uses (policy, breaker, budget, hedge) must be
 /// defined by `config` (the built-in presets count as defined) or by a
 /// library's [`defaults!`](crate::defaults!), which fills in the names
 /// `config` lacks. If any is missing,
 /// nothing changes and the error lists every missing name with the call sites
 /// that use it. On success every call site picks up its new settings on its next
 /// call; calls already running finish under the settings they started with.
+///
+/// Breakers and budgets whose settings did not change keep their state. One
+/// whose settings changed starts fresh (closed, empty window, full reserve,
+/// counters from zero), and so does one whose settings changed and later
+/// changed back: the object made for those settings before is reused, reset,
+/// so installing two configs in turn, for ever, does not grow memory (the
+/// runtime keeps one breaker and budget per name and distinct settings, and
+/// one resolution per call site and distinct policy and objects).
 ///
 /// ```standalone_crate
 /// use retry_runtime::{install, Config};
@@ -36,20 +45,41 @@ use crate::Config;
 ///
 /// [`InstallError::UndefinedNames`] when a call site names a policy, breaker or
 /// budget that neither `config` nor a library's defaults define;
+/// [`InstallError::SyncAttemptTimeout`] when a sync call site's policy has an
+/// `attempt_timeout`; [`InstallError::Several`] with each of those when both
+/// apply (every problem is reported at once);
 /// [`InstallError::Defaults`] when a library's `defaults!` block is invalid.
 pub fn install(config: Config) -> Result<(), InstallError> {
+    install_via(config, Via::Install)
+}
+
+/// [`install`], recorded in the recent events as coming from `via`.
+pub(crate) fn install_via(config: Config, via: Via<'_>) -> Result<(), InstallError> {
+    let result = swap(config);
+    crate::ops::events::installed(via, result.as_ref().err().map(|e| e as &dyn fmt::Display));
+    result
+}
+
+fn swap(config: Config) -> Result<(), InstallError> {
     let _serial = INSTALLING
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     // Names the config lacks come from the libraries' `defaults!`.
     let config = crate::config::defaults::complete(config).map_err(InstallError::Defaults)?;
+    // One pass, every problem: each kind of check runs whatever the others found.
     let missing = undefined_names(&config);
-    if !missing.is_empty() {
-        return Err(InstallError::UndefinedNames { missing });
-    }
     let timed = sync_sites_with_attempt_timeout(&config);
+    let mut errors = Vec::new();
+    if !missing.is_empty() {
+        errors.push(InstallError::UndefinedNames { missing });
+    }
     if !timed.is_empty() {
-        return Err(InstallError::SyncAttemptTimeout { sites: timed });
+        errors.push(InstallError::SyncAttemptTimeout { sites: timed });
+    }
+    match errors.len() {
+        0 => {}
+        1 => return Err(errors.remove(0)),
+        _ => return Err(InstallError::Several(errors)),
     }
     // Under the objects lock, so that no call site resolves against the old
     // config and re-creates an object it just dropped.
@@ -88,9 +118,10 @@ pub fn install(config: Config) -> Result<(), InstallError> {
 /// them names of their own, or run them one at a time).
 ///
 /// Calls already running finish on the breakers and budgets they started
-/// with. Each reset leaves the replaced objects allocated (a few hundred bytes
-/// each): fine for tests, not for a loop in production. Keyed breaker
-/// instances (`breaker_key`) are dropped and freed.
+/// with (their outcomes are not counted in the fresh windows). A reset
+/// allocates nothing that stays: each breaker and budget is reset in place
+/// when a call or handle next uses it, so a loop of resets does not grow
+/// memory. Keyed breaker instances (`breaker_key`) are dropped and freed.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -140,6 +171,11 @@ pub(super) fn undefined_names(config: &Config) -> Vec<UndefinedName> {
         if config.budget(site.budget).is_none() {
             note(NameKind::Budget, site.budget, site);
         }
+        if let Some(hedge) = site.hedge
+            && config.hedge(hedge).is_none()
+        {
+            note(NameKind::Hedge, hedge, site);
+        }
     }
     missing.sort_by_key(|m| (m.kind, m.name));
     missing
@@ -149,19 +185,23 @@ pub(super) fn undefined_names(config: &Config) -> Vec<UndefinedName> {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum InstallError {
-    /// Call sites name policies, breakers or budgets that the configuration does not define.
-    #[error("{}", render_missing(missing))]
+    /// Call sites name policies, breakers, budgets or hedges that the configuration does not define.
+    #[error("{HEADER}{}", render_missing(missing))]
     UndefinedNames {
         /// Every missing name, with the call sites that use it.
         missing: Vec<UndefinedName>,
     },
     /// Sync call sites whose policy has an `attempt_timeout`: a sync attempt
     /// cannot be cancelled, so the timeout could not be kept.
-    #[error("{}", render_sync_timeouts(sites))]
+    #[error("{HEADER}{}", render_sync_timeouts(sites))]
     SyncAttemptTimeout {
         /// Each sync call site concerned.
         sites: Vec<SyncTimeout>,
     },
+    /// More than one of the problems above, in this order: every problem the
+    /// config has against the call sites, found in one pass.
+    #[error("{HEADER}{}", render_several(.0))]
+    Several(Vec<InstallError>),
     /// A library's [`defaults!`](crate::defaults!) block is invalid, or two
     /// libraries define a name differently that the config does not define.
     #[error("config not installed (the running one stays in force): {0}")]
@@ -199,7 +239,7 @@ pub(super) fn sync_sites_with_attempt_timeout(config: &Config) -> Vec<SyncTimeou
 pub(super) fn render_sync_timeouts(sites: &[SyncTimeout]) -> String {
     use fmt::Write as _;
     let mut out = String::from(
-        "config not installed (the running one stays in force): a sync function's attempt cannot be cancelled, so its policy cannot have an attempt_timeout",
+        "a sync function's attempt cannot be cancelled, so its policy cannot have an attempt_timeout",
     );
     for t in sites {
         let _ = write!(
@@ -211,10 +251,27 @@ pub(super) fn render_sync_timeouts(sites: &[SyncTimeout]) -> String {
     out
 }
 
+/// What every refusal starts with.
+const HEADER: &str = "config not installed (the running one stays in force): ";
+
+fn render_several(errors: &[InstallError]) -> String {
+    let mut out = format!("{} problems", errors.len());
+    for error in errors {
+        let text = match error {
+            InstallError::UndefinedNames { missing } => render_missing(missing),
+            InstallError::SyncAttemptTimeout { sites } => render_sync_timeouts(sites),
+            other => other.to_string(),
+        };
+        out.push_str("\n- ");
+        out.push_str(&text.replace('\n', "\n  "));
+    }
+    out
+}
+
 pub(super) fn render_missing(missing: &[UndefinedName]) -> String {
     use fmt::Write as _;
     let mut out = format!(
-        "config not installed (the running one stays in force): {} name{} used in code {} not defined",
+        "{} name{} used in code {} not defined",
         missing.len(),
         if missing.len() == 1 { "" } else { "s" },
         if missing.len() == 1 { "is" } else { "are" },
@@ -239,7 +296,7 @@ pub(super) fn render_missing(missing: &[UndefinedName]) -> String {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct UndefinedName {
-    /// Policy, breaker or budget.
+    /// Policy, breaker, budget or hedge.
     pub kind: NameKind,
     /// The name as written in the attribute.
     pub name: &'static str,

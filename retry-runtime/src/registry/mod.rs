@@ -19,9 +19,11 @@ mod live;
 mod objects;
 mod snapshot;
 
-pub(crate) use call_site::Resolved;
 pub use call_site::{CALL_SITES, CallSite, call_sites};
+pub(crate) use call_site::{Hedging, Resolved};
 pub use handles::{BreakerHandle, BudgetHandle, breaker, breaker_for, budget, first_admitting};
+#[cfg_attr(not(any(feature = "admin", feature = "watch")), allow(unused_imports))]
+pub(crate) use install::install_via;
 pub use install::{InstallError, SyncTimeout, UndefinedName, install, reset_state};
 pub use live::current_config;
 pub use objects::NameKind;

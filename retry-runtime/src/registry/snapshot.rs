@@ -30,6 +30,10 @@ pub struct BreakerSnapshot {
     /// Its counters, rates and state.
     #[serde(flatten)]
     pub metrics: crate::BreakerMetrics,
+    /// The failure rate at which it opens (`failure_rate_threshold`).
+    pub failure_rate_threshold: f64,
+    /// The slow-call rate at which it opens (`slow_call_rate_threshold`).
+    pub slow_call_rate_threshold: f64,
     /// The fleet's view of it, for a breaker with `fleet = true` (feature
     /// `redis`); `None` for a local breaker.
     pub fleet: Option<FleetView>,
@@ -92,6 +96,12 @@ pub struct CallSiteSnapshot {
     pub idempotent: bool,
     /// Where it is: `file:line`.
     pub location: String,
+    /// Its hedge (`hedge = "..."`), if it hedges.
+    pub hedge: Option<&'static str>,
+    /// The delay after which it sends a hedge now, in milliseconds: the
+    /// fixed delay, or the percentile of its recent latencies; `None` while a
+    /// percentile delay has fewer than `min_samples` latencies, or without a hedge.
+    pub hedge_delay_ms: Option<f64>,
 }
 
 /// The state of every breaker, budget and call site now.
@@ -116,11 +126,14 @@ pub fn snapshot() -> Snapshot {
         let mut breakers = Vec::new();
         for name in breaker_names {
             let live = live_breaker(&mut objects, &config, name, "retry_runtime::snapshot");
+            let settings = *live.settings();
             breakers.push(BreakerSnapshot {
                 name: name.to_owned(),
                 key: None,
                 metrics: live.metrics(),
                 fleet: fleet_view(live),
+                failure_rate_threshold: settings.failure_rate_threshold,
+                slow_call_rate_threshold: settings.slow_call_rate_threshold,
             });
             // Each name's keyed instances follow it, by key.
             if let Some(keyed) = objects.keyed.get(name) {
@@ -132,6 +145,8 @@ pub fn snapshot() -> Snapshot {
                         key: instance.key().map(|k| k.to_string()),
                         metrics: instance.metrics(),
                         fleet: fleet_view(instance),
+                        failure_rate_threshold: settings.failure_rate_threshold,
+                        slow_call_rate_threshold: settings.slow_call_rate_threshold,
                     })
                     .collect();
                 instances.sort_by(|a, b| a.key.cmp(&b.key));
@@ -160,6 +175,11 @@ pub fn snapshot() -> Snapshot {
             budget: s.budget,
             idempotent: s.idempotent,
             location: format!("{}:{}", s.file, s.line),
+            hedge: s.hedge,
+            hedge_delay_ms: s
+                .hedge
+                .and_then(|_| s.hedge_delay())
+                .map(|d| d.as_secs_f64() * 1000.0),
         })
         .collect();
     call_sites.sort_by_key(|s| s.name);

@@ -202,17 +202,17 @@ impl Task {
         }
         if lost.is_none() {
             let namespace = &self.shared.namespace;
-            if ever_connected {
-                tracing::warn!(
-                    fleet = %namespace, error,
+            let message = if ever_connected {
+                format!(
                     "fleet `{namespace}`: lost Redis ({error}); breakers run as local breakers until it is back"
-                );
+                )
             } else {
-                tracing::warn!(
-                    fleet = %namespace, error,
+                format!(
                     "fleet `{namespace}`: cannot reach Redis ({error}); breakers run as local breakers until it is reachable"
-                );
-            }
+                )
+            };
+            tracing::warn!(fleet = %namespace, error, "{message}");
+            crate::ops::events::fleet_changed(namespace, message, Some(error));
         }
         *lost = Some(error.to_owned());
         self.set_status(super::FleetStatus::Disconnected(error.to_owned()));
@@ -255,18 +255,18 @@ impl Task {
         self.set_status(super::FleetStatus::Connected);
         let namespace = &self.shared.namespace;
         let open = self.local.reported.len();
-        if lost.take().is_some() && *ever_connected {
-            tracing::info!(
-                fleet = %namespace, instance = %self.shared.instance, open,
+        let message = if lost.take().is_some() && *ever_connected {
+            format!(
                 "fleet `{namespace}`: Redis is back; breakers are shared again ({open} reported open by this instance)"
-            );
+            )
         } else {
-            tracing::info!(
-                fleet = %namespace, instance = %self.shared.instance, open,
+            format!(
                 "fleet `{namespace}`: joined as {} ({open} breakers reported open by this instance)",
                 self.shared.instance
-            );
-        }
+            )
+        };
+        tracing::info!(fleet = %namespace, instance = %self.shared.instance, open, "{message}");
+        crate::ops::events::fleet_changed(namespace, message, None);
         *ever_connected = true;
         let mut ticks = tokio::time::interval(TICK);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
