@@ -126,7 +126,7 @@
 //! | `tonic` | `Classify for tonic::Status` (gRPC codes, `grpc-retry-pushback-ms`) and `From<Rejected> for tonic::Status`: `Result<T, tonic::Status>` works as is | `tonic` 0.14 |
 //! | `admin` | `admin::router()`, `admin::router_with_token(token)`: an axum router with the live dashboard, the snapshot, recent events (JSON and a stream), the config (read and replace) and breaker controls | `axum` 0.8 |
 //! | `watch` | `watch(path)`: re-installs a config file whenever it changes, keeping the running one when the file is bad | `notify` 8 |
-//! | `redis` | [`fleet`]: `fleet::join(url, namespace)`, breakers shared by a fleet of processes through Redis with no network on the call path; `BreakerHandle::{fleet_force_open, fleet_disable, fleet_reset}` | `redis` 1.x |
+//! | `redis` | `fleet::join(url, namespace)`, breakers shared by a fleet of processes through Redis with no network on the call path; `BreakerHandle::{fleet_force_open, fleet_disable, fleet_reset}` | `redis` 1.x |
 //!
 //! `reqwest` and `tonic` are taken without their default features (no TLS
 //! stack, no transport or codegen): the application's own dependency on them
