@@ -10,7 +10,9 @@
 //! measures hedged call sites whose hedge never fires (fixed and percentile
 //! delays, with an attempt that answers at its first poll and one that waits
 //! once); a sixth, `attempt_span`, the `retry.attempt` span with no subscriber
-//! and with one that ignores `DEBUG`. See BENCHMARKS.md for results.
+//! and with one that ignores `DEBUG`. One line of the first group runs a breaker
+//! with `fleet = true` (feature `redis`), whose success path must cost what a
+//! local breaker's does. See BENCHMARKS.md for results.
 //!
 //! ```text
 //! cargo bench --bench overhead
@@ -47,6 +49,12 @@ minimum_calls = 100
 window_size = 100
 minimum_calls = 100
 slow_call_duration = "none"
+
+# The same breaker shared with a fleet (feature `redis`): its success path is
+# the local one, whether or not a fleet is joined.
+[breakers.untimed-fleet]
+base = "untimed"
+fleet = true
 
 [budgets.bench]
 ttl = "10s"
@@ -92,6 +100,12 @@ async fn with_deadline_breaker_and_budget(x: u64) -> io::Result<u64> {
 /// As above, with a breaker that does not time attempts (`slow_call_duration = "none"`).
 #[retryable(policy = "bench", breaker = "untimed", budget = "bench")]
 async fn with_untimed_breaker_and_budget(x: u64) -> io::Result<u64> {
+    op(x).await
+}
+
+/// As above, with `fleet = true`: the call path reads no fleet state.
+#[retryable(policy = "bench", breaker = "untimed-fleet", budget = "bench")]
+async fn with_untimed_fleet_breaker_and_budget(x: u64) -> io::Result<u64> {
     op(x).await
 }
 
@@ -257,6 +271,10 @@ fn success_path(c: &mut Criterion) {
     group.bench_function("retryable_untimed_breaker_budget", |b| {
         b.to_async(&rt)
             .iter(|| with_untimed_breaker_and_budget(black_box(1)))
+    });
+    group.bench_function("retryable_untimed_fleet_breaker_budget", |b| {
+        b.to_async(&rt)
+            .iter(|| with_untimed_fleet_breaker_and_budget(black_box(1)))
     });
     group.bench_function("keyed_untimed_breaker_budget", |b| {
         let mut i = 0;

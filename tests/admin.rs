@@ -166,9 +166,11 @@ async fn write_routes_need_the_token() {
     let (status, text) = post(&format!("{base}/breakers/admin-write/open"), Some(TOKEN)).await;
     assert_eq!(status, 404);
     assert!(text.contains("force-open, disable and reset"), "{text}");
-    // The place of fleet-wide writes, and a scope that does not exist.
-    let (status, _) = post(&format!("{url}?scope=fleet"), Some(TOKEN)).await;
-    assert_eq!(status, 501);
+    // A fleet-wide write (feature `redis`) with no fleet to write to, and a
+    // scope that does not exist. tests/fleet.rs writes to a real fleet.
+    let (status, text) = post(&format!("{url}?scope=fleet"), Some(TOKEN)).await;
+    assert_eq!(status, 409, "{text}");
+    assert!(text.contains("set fleet = true"), "{text}");
     let (status, _) = post(&format!("{url}?scope=nearby"), Some(TOKEN)).await;
     assert_eq!(status, 400);
     let (status, _) = post(&format!("{url}?scope=local"), Some(TOKEN)).await;

@@ -128,6 +128,8 @@ fn the_design_file_parses_to_its_values() {
             max_half_open_wait: Some(secs(60)),
             retry_after_is_failure: false,
             max_keys: 1000,
+            fleet: false,
+            fleet_quorum: 2,
         })
     );
     assert_eq!(config.breaker("default"), Some(&BreakerSettings::DEFAULT));
@@ -1613,4 +1615,99 @@ fn percent_hints_keep_the_digits_written() {
         "[breakers.b]\nfailure_rate_threshold = 100",
         &["for 100% write failure_rate_threshold = 1.0"],
     );
+}
+
+// ---------------------------------------------------------------------------
+// Fleet keys (`fleet`, `fleet_quorum`)
+// ---------------------------------------------------------------------------
+
+#[test]
+fn fleet_keys_parse_inherit_and_default_to_local() {
+    let config = parse(
+        r#"
+        [breakers.payments]
+        fleet = true
+        fleet_quorum = 3
+
+        [breakers.refunds]
+        base = "payments"
+        fleet_quorum = 1
+        "#,
+    );
+    let payments = config.breaker("payments").unwrap();
+    assert!(payments.fleet);
+    assert_eq!(payments.fleet_quorum, 3);
+    let refunds = config.breaker("refunds").unwrap();
+    assert!(refunds.fleet, "inherited from its base");
+    assert_eq!(refunds.fleet_quorum, 1);
+    let default = config.breaker("default").unwrap();
+    assert!(
+        !default.fleet,
+        "breakers are local unless they say fleet = true"
+    );
+    assert_eq!(default.fleet_quorum, 2);
+}
+
+#[test]
+fn fleet_quorum_is_checked() {
+    let err = error("[breakers.a]\nfleet_quorum = 0\n\n[breakers.b]\nfleet_quorum = 1001");
+    assert_eq!(
+        paths(&err),
+        ["breakers.a.fleet_quorum", "breakers.b.fleet_quorum"],
+        "{err}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains(
+            "breakers.a.fleet_quorum: must be at least 1; write it like fleet_quorum = 2"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "must be from 1 to 1000 other instances, got 1001; write it like fleet_quorum = 2"
+        ),
+        "{text}"
+    );
+    only_problem(
+        "[breakers.a]\nfleet = \"yes\"",
+        &["breakers.a.fleet", "fleet = true"],
+    );
+}
+
+#[test]
+fn a_misspelt_fleet_key_gets_a_suggestion() {
+    only_problem(
+        "[breakers.a]\nfleet_qorum = 2",
+        &["breakers.a.fleet_qorum: unknown key; did you mean `fleet_quorum`?"],
+    );
+    only_problem(
+        "[breakers.a]\nflet = true",
+        &["breakers.a.flet: unknown key; did you mean `fleet`?"],
+    );
+}
+
+#[test]
+fn the_builder_checks_fleet_quorum_like_the_file() {
+    let shared = BreakerSettings {
+        fleet: true,
+        fleet_quorum: 3,
+        ..BreakerSettings::DEFAULT
+    };
+    let config = Config::builder()
+        .breaker("payments", shared)
+        .build()
+        .unwrap();
+    assert_eq!(config.breaker("payments"), Some(&shared));
+    let err = Config::builder()
+        .breaker(
+            "payments",
+            BreakerSettings {
+                fleet_quorum: 0,
+                ..shared
+            },
+        )
+        .build()
+        .unwrap_err();
+    assert_eq!(paths(&err), ["breakers.payments.fleet_quorum"]);
 }

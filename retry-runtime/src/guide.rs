@@ -24,7 +24,10 @@
 //!     request again, what the compiler checks, and what it measured.
 //! 11. [Operating it](operating): the admin router and its dashboard, recent
 //!     events, hot reload, and what the logs show during an outage.
-//! 12. [Decisions](decisions): what it costs, and why things are the way they are.
+//! 12. Running as a fleet (`fleet`, feature `redis`): breakers shared by a
+//!     service's replicas through Redis, what is shared, the quorum, what
+//!     happens when Redis goes away, the keys it writes.
+//! 13. [Decisions](decisions): what it costs, and why things are the way they are.
 //!
 //! The attribute's full reference (every key, every compile-time rule, the
 //! expansion) is the documentation of [`retryable`](macro@crate::retryable).
@@ -68,6 +71,12 @@ pub mod hedging {}
 
 #[doc = include_str!("../docs/guide/12-operating.md")]
 pub mod operating {}
+
+// Its examples use `retry_runtime::fleet`, so the chapter exists with the
+// feature (docs.rs builds every feature).
+#[cfg(feature = "redis")]
+#[doc = include_str!("../docs/guide/13-fleet.md")]
+pub mod fleet {}
 
 #[doc = include_str!("../docs/guide/10-decisions.md")]
 pub mod decisions {}

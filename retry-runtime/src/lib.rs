@@ -126,6 +126,7 @@
 //! | `tonic` | `Classify for tonic::Status` (gRPC codes, `grpc-retry-pushback-ms`) and `From<Rejected> for tonic::Status`: `Result<T, tonic::Status>` works as is | `tonic` 0.14 |
 //! | `admin` | `admin::router()`, `admin::router_with_token(token)`: an axum router with the live dashboard, the snapshot, recent events (JSON and a stream), the config (read and replace) and breaker controls | `axum` 0.8 |
 //! | `watch` | `watch(path)`: re-installs a config file whenever it changes, keeping the running one when the file is bad | `notify` 8 |
+//! | `redis` | `fleet::join(url, namespace)`, breakers shared by a fleet of processes through Redis with no network on the call path; `BreakerHandle::{fleet_force_open, fleet_disable, fleet_reset}` | `redis` 1.x |
 //!
 //! `reqwest` and `tonic` are taken without their default features (no TLS
 //! stack, no transport or codegen): the application's own dependency on them
@@ -142,7 +143,8 @@
 //! [keyed breakers, fallback and failover](guide::keyed_breakers_and_fallback),
 //! [sync code](guide::sync_code), [testing](guide::testing),
 //! [observability](guide::observability), [hedging](guide::hedging),
-//! [operating it](guide::operating) and [decisions](guide::decisions).
+//! [operating it](guide::operating), running as a fleet (`guide::fleet`,
+//! feature `redis`) and [decisions](guide::decisions).
 //! The attribute's full reference is [`retryable`](macro@retryable).
 //!
 #![warn(missing_docs)]
@@ -167,6 +169,9 @@ mod shard;
 #[path = "private.rs"]
 pub mod __private;
 
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use breaker::fleet;
 pub use breaker::{BreakerMetrics, BreakerState};
 pub use call::attempt::{Attempt, current_attempt};
 pub use classify::{Class, Classify};
@@ -199,8 +204,8 @@ pub use ops::watch::{WatchError, Watcher, watch};
 pub use policy::{Backoff, Jitter, Nested, Policy};
 pub use registry::{
     BreakerHandle, BreakerSnapshot, BudgetHandle, BudgetSnapshot, CallSite, CallSiteSnapshot,
-    InstallError, NameKind, Snapshot, SyncTimeout, UndefinedName, breaker, breaker_for, budget,
-    call_sites, current_config, first_admitting, install, reset_state, snapshot,
+    FleetView, InstallError, NameKind, Snapshot, SyncTimeout, UndefinedName, breaker, breaker_for,
+    budget, call_sites, current_config, first_admitting, install, reset_state, snapshot,
 };
 pub use rejected::Rejected;
 

@@ -29,6 +29,7 @@ use crate::shard::ShardedCounter;
 use crate::{BreakerSettings, Class};
 use window::{OutcomeWindow, bits};
 
+pub mod fleet;
 pub(crate) mod keyed;
 pub(crate) mod lookup;
 pub(crate) mod state;
@@ -91,6 +92,10 @@ pub(crate) struct Breaker {
     failures: AtomicU64,
     slow_calls: AtomicU64,
     not_permitted: AtomicU64,
+    /// Its side of the fleet (`fleet = true` with feature `redis`): read only
+    /// off the success path, at transitions and when an open breaker's
+    /// `open_duration` is over. Boxed: a local keyed instance carries 8 bytes.
+    fleet: Option<Box<fleet::Link>>,
 }
 
 /// Attempts counted under a breaker: per-thread shards for a named breaker
@@ -130,6 +135,9 @@ enum Why {
     TrialsHung(Duration),
     /// `force_open`, `disable` or `reset`.
     ByHand,
+    /// The fleet decided it (reason `fleet`): see [`fleet`].
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    Fleet(fleet::Cause),
 }
 
 /// The outcomes of the current epoch's half-open trials.
@@ -229,6 +237,7 @@ impl Breaker {
             failures: AtomicU64::new(0),
             slow_calls: AtomicU64::new(0),
             not_permitted: AtomicU64::new(0),
+            fleet: fleet::Link::for_settings(&settings),
         }
     }
 
@@ -346,7 +355,9 @@ impl Breaker {
                 }
                 BreakerState::Disabled => return Some(Permit::Disabled),
                 BreakerState::Open => {
-                    if self.time_in_state() < self.settings.open_duration {
+                    if self.time_in_state() < self.settings.open_duration
+                        || !self.fleet_trial_allowed(word)
+                    {
                         break;
                     }
                     self.transition(word, BreakerState::HalfOpen, None);
@@ -442,7 +453,10 @@ impl Breaker {
         match word.state() {
             BreakerState::Closed | BreakerState::Disabled => true,
             BreakerState::ForcedOpen => false,
-            BreakerState::Open => self.time_in_state() >= self.settings.open_duration,
+            BreakerState::Open => {
+                self.time_in_state() >= self.settings.open_duration
+                    && self.fleet_trial_allowed(word)
+            }
             BreakerState::HalfOpen => {
                 word.admitted() < self.trial_places()
                     || self
@@ -579,6 +593,7 @@ impl Breaker {
         self.word
             .store(Word::new(old.epoch() + 1, to, 0).0, Ordering::Release);
         crate::ops::metrics::breaker_state(&self.name, self.key.as_deref(), to);
+        self.fleet_transitioned(from, to, why);
         if from == to {
             // A reset of a closed breaker, say: counts start afresh, but there
             // is no transition to report.
@@ -593,6 +608,7 @@ impl Breaker {
                 Some(Why::Rate(rate, value)) => Reason::Rate(rate, value),
                 Some(Why::TrialsHung(_)) => Reason::TrialsHung,
                 Some(Why::ByHand) => Reason::ByHand,
+                Some(Why::Fleet(cause)) => Reason::Fleet(cause.to_string()),
                 None => Reason::Cycle,
             },
         );
@@ -607,6 +623,14 @@ impl Breaker {
                 breaker = %self.name, key = self.key.as_deref(), from = %from, to = %to, rate, value,
                 "circuit breaker {} {} → {}: {} {:.2} reached its threshold",
                 self.label(), from, to, rate, value
+            ),
+            Some(Why::Fleet(cause)) if to == BreakerState::Open => tracing::warn!(
+                breaker = %self.name, key = self.key.as_deref(), from = %from, to = %to, reason = "fleet",
+                "circuit breaker {} {} → {}: {}", self.label(), from, to, cause
+            ),
+            Some(Why::Fleet(cause)) => tracing::info!(
+                breaker = %self.name, key = self.key.as_deref(), from = %from, to = %to, reason = "fleet",
+                "circuit breaker {} {} → {}: {}", self.label(), from, to, cause
             ),
             Some(Why::ByHand) | None => tracing::info!(
                 breaker = %self.name, key = self.key.as_deref(), from = %from, to = %to,

@@ -145,6 +145,8 @@ impl ConfigBuilder {
             max_half_open_wait: Some(Limit(breaker.max_half_open_wait)),
             retry_after_is_failure: Some(breaker.retry_after_is_failure),
             max_keys: Some(breaker.max_keys),
+            fleet: Some(breaker.fleet),
+            fleet_quorum: Some(breaker.fleet_quorum),
             ..RawBreaker::default()
         };
         if self.checked(&BREAKERS, &name, &raw, &breaker) {

@@ -288,6 +288,8 @@ impl Table for RawBreaker {
                 .retry_after_is_failure
                 .unwrap_or(p.retry_after_is_failure),
             max_keys: self.max_keys.unwrap_or(p.max_keys),
+            fleet: self.fleet.unwrap_or(p.fleet),
+            fleet_quorum: self.fleet_quorum.unwrap_or(p.fleet_quorum),
         }
     }
 
@@ -390,6 +392,13 @@ impl Table for RawBreaker {
                 ),
             );
         }
+        c.count(
+            "fleet_quorum",
+            self.fleet_quorum,
+            MAX_FLEET_QUORUM,
+            "other instances",
+            2,
+        );
     }
 }
 

@@ -23,6 +23,8 @@ pub(super) const MAX_RETRY_RATIO: f64 = 1000.0;
 pub(super) const MAX_KEYS: u32 = 1_000_000;
 /// Largest `half_open_calls`: trial calls of a half-open breaker.
 pub(super) const MAX_HALF_OPEN_CALLS: u32 = 1000;
+/// Largest `fleet_quorum`: other instances that must report a breaker open.
+pub(super) const MAX_FLEET_QUORUM: u32 = 1000;
 /// Largest `minimum_calls` (a count window also bounds it by its size).
 pub(super) const MAX_MINIMUM_CALLS: u32 = 100_000;
 /// Largest `min_retries_per_sec`.

@@ -33,6 +33,8 @@
 //! max_half_open_wait = "60s"   # trials not done by then: open again; "none": wait
 //! retry_after_is_failure = false # a 429 or gRPC pushback counts as a success (a 5xx: always a failure)
 //! max_keys = 1000              # keyed instances (breaker_key) alive at once
+//! fleet = false                # share it with the fleet (feature `redis`, `fleet::join`)
+//! fleet_quorum = 2             # other live instances reporting it open that open it here
 //!
 //! [budgets.default]
 //! ttl = "10s"
@@ -94,6 +96,8 @@
 //! | `max_half_open_wait` | above 0, or `"none"` (wait for the trials for ever) |
 //! | `retry_after_is_failure` | `true` or `false` |
 //! | `max_keys` | 1 ..= 1 000 000 |
+//! | `fleet` | `true` or `false` |
+//! | `fleet_quorum` | 1 ..= 1000 other instances |
 //! | `max_retry_after` | above 0, or `"none"` (any hint is waited, within `max_elapsed`) |
 //! | `nested` | `single` (one attempt inside another call's attempt) or `retry` |
 //! | `ttl` | 1 s ..= 60 s |

@@ -236,6 +236,8 @@ raw_table! {
         max_half_open_wait: Limit,
         retry_after_is_failure: bool,
         max_keys: u32,
+        fleet: bool,
+        fleet_quorum: u32,
     }
 }
 

@@ -115,6 +115,8 @@ fn write_breaker(w: &mut Writer, b: &BreakerSettings) {
     w.limit("max_half_open_wait", b.max_half_open_wait);
     w.bool("retry_after_is_failure", b.retry_after_is_failure);
     w.int("max_keys", b.max_keys);
+    w.bool("fleet", b.fleet);
+    w.int("fleet_quorum", b.fleet_quorum);
 }
 
 fn write_budget(w: &mut Writer, b: &BudgetSettings) {

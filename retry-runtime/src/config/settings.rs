@@ -79,6 +79,13 @@ pub struct BreakerSettings {
     /// The most keyed instances (`breaker_key`) of this breaker alive at once;
     /// past it the least recently used closed instance is dropped.
     pub max_keys: u32,
+    /// Whether this breaker (and each of its keyed instances) is shared with
+    /// the fleet joined by `retry_runtime::fleet::join` (feature `redis`).
+    /// Without a joined fleet it changes nothing.
+    pub fleet: bool,
+    /// A closed fleet breaker opens when at least this many *other* live
+    /// instances report it open (1 ..= 1000).
+    pub fleet_quorum: u32,
 }
 
 impl BreakerSettings {
@@ -110,6 +117,8 @@ impl BreakerSettings {
         max_half_open_wait: Some(Duration::from_secs(60)),
         retry_after_is_failure: false,
         max_keys: 1000,
+        fleet: false,
+        fleet_quorum: 2,
     };
 }
 

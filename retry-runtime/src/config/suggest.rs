@@ -109,6 +109,8 @@ pub(super) fn example(key: &str) -> Option<&'static str> {
         "max_half_open_wait" => "max_half_open_wait = \"60s\" (or \"none\")",
         "retry_after_is_failure" => "retry_after_is_failure = false",
         "max_keys" => "max_keys = 1000",
+        "fleet" => "fleet = true",
+        "fleet_quorum" => "fleet_quorum = 2",
         "max_retry_after" => "max_retry_after = \"60s\" (or \"none\")",
         "nested" => "nested = \"single\"",
         "ttl" => "ttl = \"10s\"",

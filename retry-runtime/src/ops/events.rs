@@ -2,8 +2,9 @@
 //! operators ([`recent_events`], the admin router's `/events` and its stream).
 //!
 //! Only changes are kept: breaker transitions (with their reason), installs
-//! (accepted, and refused with the error's text), hot reloads, and a budget
-//! running dry and recovering. Calls, retries and give-ups are not events
+//! (accepted, and refused with the error's text), hot reloads, a budget
+//! running dry and recovering, and the fleet (feature `redis`) reaching or
+//! losing Redis. Calls, retries and give-ups are not events
 //! here (they go to `tracing` and metrics), so however many calls fail, the
 //! transition that explains them stays in the ring.
 //!
@@ -78,6 +79,12 @@ pub enum EventKind {
     /// A budget that ran dry granted a retry again; fields `budget` and
     /// `refused` (retries refused meanwhile).
     BudgetRecovered,
+    /// The fleet (feature `redis`) reached Redis: joined, or back after a
+    /// loss; field `fleet` (the namespace).
+    FleetConnected,
+    /// The fleet lost Redis (or cannot reach it): breakers run locally until
+    /// it is back; fields `fleet` and `error`.
+    FleetLost,
 }
 
 /// How much an [`Event`] matters. Serialized in lower case.
@@ -200,6 +207,9 @@ pub(crate) enum Reason<'a> {
     ByHand,
     /// The breaker's own cycle: open → half-open → closed.
     Cycle,
+    /// The fleet moved it (feature `redis`): why, in words.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    Fleet(String),
 }
 
 /// A breaker transition; `message` is the `tracing` event's text.
@@ -214,6 +224,7 @@ pub(crate) fn breaker_transition(
         (Reason::Rate(rate, value), _, _) => format!("{rate} {value:.2} reached its threshold"),
         (Reason::TrialsHung, _, _) => "trial calls did not report within max_half_open_wait".into(),
         (Reason::ByHand, _, _) => "set by hand".into(),
+        (Reason::Fleet(_), _, _) => "fleet".into(),
         (Reason::Cycle, _, BreakerState::HalfOpen) => "open_duration elapsed".into(),
         (Reason::Cycle, BreakerState::HalfOpen, BreakerState::Closed) => {
             "trial calls healthy".into()
@@ -224,12 +235,16 @@ pub(crate) fn breaker_transition(
         Some(key) => format!("`{name}` key `{key}`"),
         None => format!("`{name}`"),
     };
-    let message = if reason_text.is_empty() {
+    let message = if let Reason::Fleet(cause) = reason {
+        format!("circuit breaker {label} {from} → {to}: {cause}")
+    } else if reason_text.is_empty() {
         format!("circuit breaker {label} {from} → {to}")
     } else {
         format!("circuit breaker {label} {from} → {to}: {reason_text}")
     };
-    let level = if matches!(reason, Reason::Rate(..) | Reason::TrialsHung) {
+    let level = if matches!(reason, Reason::Rate(..) | Reason::TrialsHung)
+        || (matches!(reason, Reason::Fleet(_)) && to == BreakerState::Open)
+    {
         EventLevel::Warn
     } else {
         EventLevel::Info
@@ -247,7 +262,25 @@ pub(crate) fn breaker_transition(
         fields.push(("rate", EventField::from(*rate)));
         fields.push(("value", EventField::Number(*value)));
     }
+    if let Reason::Fleet(cause) = reason {
+        fields.push(("cause", EventField::from(cause.as_str())));
+    }
     record(EventKind::BreakerTransition, level, message, fields);
+}
+
+/// The fleet `namespace` (feature `redis`) reached Redis (`error: None`; the
+/// message says whether it joined or came back) or lost it.
+#[cfg(feature = "redis")]
+pub(crate) fn fleet_changed(namespace: &str, message: String, error: Option<&str>) {
+    let mut fields = vec![("fleet", EventField::from(namespace))];
+    let (kind, level) = match error {
+        Some(error) => {
+            fields.push(("error", EventField::from(error)));
+            (EventKind::FleetLost, EventLevel::Warn)
+        }
+        None => (EventKind::FleetConnected, EventLevel::Info),
+    };
+    record(kind, level, message, fields);
 }
 
 /// Who installed a config.

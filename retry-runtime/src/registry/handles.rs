@@ -423,7 +423,7 @@ fn budget_is_known(config: &Config, name: &str) -> bool {
 const BREAKER_FOR: &str = "retry_runtime::breaker_for";
 
 /// The keyed instances of the breaker `name` (cold path: handles only).
-fn current_keyed(name: &str) -> Option<&'static KeyedBreakers> {
+pub(super) fn current_keyed(name: &str) -> Option<&'static KeyedBreakers> {
     let mut objects = objects();
     let config = LIVE.load();
     breaker_is_known(&config, name).then(|| live_keyed(&mut objects, &config, name, BREAKER_FOR))
@@ -432,7 +432,7 @@ fn current_keyed(name: &str) -> Option<&'static KeyedBreakers> {
 /// The breaker live now under `name`, created from the live config if new or
 /// if an install replaced it (cold path: handles only); `None` if no call site
 /// or config knows the name.
-fn current_breaker(name: &str) -> Option<&'static Breaker> {
+pub(super) fn current_breaker(name: &str) -> Option<&'static Breaker> {
     let mut objects = objects();
     let config = LIVE.load();
     breaker_is_known(&config, name)

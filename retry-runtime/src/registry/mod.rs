@@ -8,8 +8,11 @@
 //! | `install.rs` | `install`, `reset_state`, and the errors of a refused config |
 //! | `handles.rs` | `breaker`, `breaker_for`, `budget`, `first_admitting` |
 //! | `snapshot.rs` | `snapshot` |
+//! | `fleet.rs` | live fleet breakers by name and key, for the fleet's task |
 
 mod call_site;
+#[cfg(feature = "redis")]
+pub(crate) mod fleet;
 mod handles;
 mod install;
 mod live;
@@ -25,4 +28,6 @@ pub use install::{InstallError, SyncTimeout, UndefinedName, install, reset_state
 pub use live::current_config;
 pub use objects::NameKind;
 pub(crate) use resolved::{Hedging, Resolved};
-pub use snapshot::{BreakerSnapshot, BudgetSnapshot, CallSiteSnapshot, Snapshot, snapshot};
+pub use snapshot::{
+    BreakerSnapshot, BudgetSnapshot, CallSiteSnapshot, FleetView, Snapshot, snapshot,
+};

@@ -34,6 +34,38 @@ pub struct BreakerSnapshot {
     pub failure_rate_threshold: f64,
     /// The slow-call rate at which it opens (`slow_call_rate_threshold`).
     pub slow_call_rate_threshold: f64,
+    /// The fleet's view of it, for a breaker with `fleet = true` (feature
+    /// `redis`); `None` for a local breaker.
+    pub fleet: Option<FleetView>,
+}
+
+/// A fleet breaker as this instance sees the fleet (feature `redis`): in a
+/// [`BreakerSnapshot`].
+///
+/// ```
+/// let snapshot = retry_runtime::snapshot();
+/// // The `default` preset is local (`fleet = false`).
+/// let default = snapshot.breakers.iter().find(|b| b.name == "default").unwrap();
+/// assert!(default.fleet.is_none());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct FleetView {
+    /// Other live instances that report it open (0 while Redis is unreachable).
+    pub reporting_open: u32,
+    /// `fleet_quorum`: how many of them open it here.
+    pub quorum: u32,
+    /// Whether this instance holds the fleet's trial lock for it (its
+    /// half-open trials are the fleet's).
+    pub trial_lock: bool,
+}
+
+fn fleet_view(breaker: &crate::breaker::Breaker) -> Option<FleetView> {
+    breaker.fleet_view().map(|view| FleetView {
+        reporting_open: view.reporting,
+        quorum: view.quorum,
+        trial_lock: view.holds_lock,
+    })
 }
 
 /// One budget in a [`Snapshot`].
@@ -99,6 +131,7 @@ pub fn snapshot() -> Snapshot {
                 name: name.to_owned(),
                 key: None,
                 metrics: live.metrics(),
+                fleet: fleet_view(live),
                 failure_rate_threshold: settings.failure_rate_threshold,
                 slow_call_rate_threshold: settings.slow_call_rate_threshold,
             });
@@ -111,6 +144,7 @@ pub fn snapshot() -> Snapshot {
                         name: name.to_owned(),
                         key: instance.key().map(|k| k.to_string()),
                         metrics: instance.metrics(),
+                        fleet: fleet_view(instance),
                         failure_rate_threshold: settings.failure_rate_threshold,
                         slow_call_rate_threshold: settings.slow_call_rate_threshold,
                     })

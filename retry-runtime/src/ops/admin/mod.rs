@@ -35,8 +35,13 @@
 //! is `{"dropped": n}`. A comment line is sent every 15 s so that a client
 //! that went away is noticed.
 //!
-//! `?scope=fleet` on a write route is reserved for fleet-wide control; today
-//! it answers 501 (and any other scope but `local` 400).
+//! `?scope=fleet` on a breaker's write route acts on every instance of the
+//! fleet this process joined (feature `redis`, `fleet::join`), through
+//! `BreakerHandle::{fleet_force_open, fleet_disable, fleet_reset}`: 200 once
+//! Redis has it; 409 when no fleet is joined or the breaker is not
+//! `fleet = true`; 503 when Redis cannot be reached (nothing changed). Without
+//! the `redis` feature, and on `PUT /config` (a config is per process), it
+//! answers 501. Any other scope but `local` answers 400.
 //!
 //! ```
 //! fn app() -> axum::Router {
@@ -158,7 +163,7 @@ async fn config() -> Response {
 
 /// Checks a write: the router must have a token and the request must carry
 /// it; then the scope (`?scope=local`, the default, or `fleet`).
-fn authorize(access: &Access, headers: &HeaderMap, query: Option<&str>) -> Result<(), Refused> {
+fn authorize(access: &Access, headers: &HeaderMap, query: Option<&str>) -> Result<Scope, Refused> {
     let Access::Token(token) = access else {
         return Err(Refused::ReadOnly);
     };
@@ -170,11 +175,10 @@ fn authorize(access: &Access, headers: &HeaderMap, query: Option<&str>) -> Resul
         return Err(Refused::Unauthorized);
     }
     match scope(query) {
-        Scope::Local => Ok(()),
-        // The place of fleet-wide writes (DESIGN §15): answered here until
-        // this process can join a fleet.
-        Scope::Fleet => Err(Refused::Fleet),
         Scope::Unknown(other) => Err(Refused::Scope(other)),
+        // Fleet-wide writes (DESIGN §15) need a fleet to write to.
+        Scope::Fleet if !cfg!(feature = "redis") => Err(Refused::Fleet),
+        known => Ok(known),
     }
 }
 
@@ -206,8 +210,9 @@ impl IntoResponse for Refused {
             }
             Refused::Fleet => text(
                 StatusCode::NOT_IMPLEMENTED,
-                "scope=fleet: this process has no fleet to act on; \
-                 write without `?scope=` to act on this process",
+                "scope=fleet: this process has no fleet to act on (the `redis` feature \
+                 is off, or the route is not a breaker's); write without `?scope=` \
+                 to act on this process",
             ),
             Refused::Scope(other) => text(
                 StatusCode::BAD_REQUEST,
@@ -254,8 +259,10 @@ async fn put_config(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(refused) = authorize(&access, &headers, query.as_deref()) {
-        return refused.into_response();
+    match authorize(&access, &headers, query.as_deref()) {
+        Ok(Scope::Local) => {}
+        Ok(_) => return Refused::Fleet.into_response(),
+        Err(refused) => return refused.into_response(),
     }
     let Ok(body) = std::str::from_utf8(&body) else {
         let message = "the config must be UTF-8 TOML text";
@@ -291,6 +298,43 @@ fn act(handle: &BreakerHandle, action: &str, what: &str) -> Response {
     text(StatusCode::OK, format!("{what} is {}\n", handle.state()))
 }
 
+/// A write on this process (`Local`) or on the whole fleet.
+async fn act_in(scope: Scope, handle: &BreakerHandle, action: &str, what: &str) -> Response {
+    match scope {
+        #[cfg(feature = "redis")]
+        Scope::Fleet => act_fleet(handle, action, what).await,
+        _ => act(handle, action, what),
+    }
+}
+
+/// What a write route with `?scope=fleet` does: the fleet-wide control,
+/// applied here at once and on every other instance within a second.
+#[cfg(feature = "redis")]
+async fn act_fleet(handle: &BreakerHandle, action: &str, what: &str) -> Response {
+    use crate::fleet::FleetError;
+    let done = match action {
+        "force-open" => handle.fleet_force_open().await,
+        "disable" => handle.fleet_disable().await,
+        "reset" => handle.fleet_reset().await,
+        other => {
+            return text(
+                StatusCode::NOT_FOUND,
+                format!("unknown action `{other}`; the actions are force-open, disable and reset"),
+            );
+        }
+    };
+    match done {
+        Ok(()) => text(
+            StatusCode::OK,
+            format!("{what} is {} here, and set for the fleet\n", handle.state()),
+        ),
+        Err(e @ FleetError::Disconnected(_)) => {
+            text(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+        }
+        Err(e) => text(StatusCode::CONFLICT, e.to_string()),
+    }
+}
+
 fn unknown_breaker(name: &str) -> Response {
     text(
         StatusCode::NOT_FOUND,
@@ -304,11 +348,12 @@ async fn set_breaker(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(refused) = authorize(&access, &headers, query.as_deref()) {
-        return refused.into_response();
-    }
+    let scope = match authorize(&access, &headers, query.as_deref()) {
+        Ok(scope) => scope,
+        Err(refused) => return refused.into_response(),
+    };
     match crate::breaker(&name) {
-        Some(handle) => act(&handle, &action, &format!("breaker `{name}`")),
+        Some(handle) => act_in(scope, &handle, &action, &format!("breaker `{name}`")).await,
         None => unknown_breaker(&name),
     }
 }
@@ -319,11 +364,20 @@ async fn set_keyed(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(refused) = authorize(&access, &headers, query.as_deref()) {
-        return refused.into_response();
-    }
+    let scope = match authorize(&access, &headers, query.as_deref()) {
+        Ok(scope) => scope,
+        Err(refused) => return refused.into_response(),
+    };
     match crate::breaker_for(&name, &key) {
-        Some(handle) => act(&handle, &action, &format!("breaker `{name}` key `{key}`")),
+        Some(handle) => {
+            act_in(
+                scope,
+                &handle,
+                &action,
+                &format!("breaker `{name}` key `{key}`"),
+            )
+            .await
+        }
         None => unknown_breaker(&name),
     }
 }
