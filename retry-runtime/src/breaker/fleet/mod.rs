@@ -57,14 +57,18 @@ use crate::BreakerSettings;
 #[cfg(feature = "redis")]
 mod client;
 #[cfg(feature = "redis")]
+mod join;
+#[cfg(feature = "redis")]
 mod protocol;
 #[cfg(feature = "redis")]
 mod task;
 
 #[cfg(feature = "redis")]
-pub use client::{Fleet, FleetError, FleetStatus, join};
+pub use client::{Fleet, FleetError, FleetStatus};
 #[cfg(feature = "redis")]
 use client::{connected, send};
+#[cfg(feature = "redis")]
+pub use join::join;
 
 /// Without the `redis` feature no fleet can be joined: breakers are local.
 #[cfg(not(feature = "redis"))]
