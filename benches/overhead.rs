@@ -625,6 +625,22 @@ where
     });
 }
 
+/// What one clock read costs, for the slow-call timing of a breaker (two reads
+/// per call): the runtime's clock (tokio's, as `clock::now` reads it), the
+/// standard one under it, and a TSC clock (`quanta`) and its cached "recent"
+/// reading, the alternatives BENCHMARKS.md weighs.
+fn clock(c: &mut Criterion) {
+    let rt = runtime();
+    let _runtime = rt.enter();
+    let mut group = c.benchmark_group("clock");
+    group.bench_function("tokio_instant_now", |b| b.iter(tokio::time::Instant::now));
+    group.bench_function("std_instant_now", |b| b.iter(Instant::now));
+    let tsc = quanta::Clock::new();
+    group.bench_function("quanta_now", |b| b.iter(|| tsc.now()));
+    group.bench_function("quanta_raw", |b| b.iter(|| tsc.raw()));
+    group.finish();
+}
+
 criterion_group!(
     benches,
     success_path,
@@ -632,7 +648,8 @@ criterion_group!(
     sync_success_path,
     nested,
     hedge,
-    attempt_span
+    attempt_span,
+    clock
 );
 
 fn main() {

@@ -67,6 +67,18 @@ def contention():
         print(f"| `{name}` | {ns(one)} | {ns(two)} | {two / one:.2f} | {added[0]} | {added[1]} |")
 
 
+def bare_group(group):
+    names = lines(group)
+    if not names:
+        return
+    print(f"\n{group}\n")
+    print("| line | median |")
+    print("|---|---:|")
+    for name in names:
+        print(f"| `{name}` | {ns(median(group, name))} |")
+
+
 for group in ("success_path", "sync_success_path", "hedge"):
     plain_group(group)
 contention()
+bare_group("clock")
