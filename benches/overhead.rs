@@ -12,7 +12,9 @@
 //! measures hedged call sites whose hedge never fires (fixed and percentile
 //! delays, with an attempt that answers at its first poll and one that waits
 //! once); a sixth, `attempt_span`, the `retry.attempt` span with no subscriber
-//! and with one that ignores `DEBUG`. See BENCHMARKS.md for results.
+//! and with one that ignores `DEBUG`; a seventh, `clock`, one read of tokio's,
+//! std's and a TSC clock. `OVERHEAD_PROBE` runs one line in a loop for an
+//! instruction counter instead (see `probe`). See BENCHMARKS.md for results.
 //!
 //! ```text
 //! cargo bench --bench overhead
