@@ -1,21 +1,26 @@
 //! The cost of the success path: the same trivial async operation called plain,
 //! through `#[retryable]` (policy only; with a breaker; with a breaker and a named
-//! budget), and through `backon`, `tokio-retry2` and a `failsafe` breaker.
+//! budget), and through `backon`, `tokio-retry2`, tower's `Retry` with a
+//! `TpsBudget`, and the `failsafe` and `recloser` breakers.
 //! A second group runs `#[retryable]` functions without a breaker and with one
-//! breaker and one budget (unkeyed and keyed), from one thread and from two at
-//! once. The keyed lines call the same breaker settings through `breaker_key`,
+//! breaker and one budget (unkeyed and keyed), and the peers that share state
+//! between calls (tower's budget, the two breakers), from one thread and from
+//! two at once. The keyed lines call the same breaker settings through `breaker_key`,
 //! over four keys in turn. A third group does the same for sync functions,
 //! against `retry` 2.x and backon's blocking retry; a fourth measures a nested
 //! call (one `#[retryable]` inside another's attempt). A fifth, `hedge`,
 //! measures hedged call sites whose hedge never fires (fixed and percentile
 //! delays, with an attempt that answers at its first poll and one that waits
 //! once); a sixth, `attempt_span`, the `retry.attempt` span with no subscriber
-//! and with one that ignores `DEBUG`. One line of the first group runs a breaker
-//! with `fleet = true` (feature `redis`), whose success path must cost what a
-//! local breaker's does. See BENCHMARKS.md for results.
+//! and with one that ignores `DEBUG`; a seventh, `clock`, one read of tokio's,
+//! std's and a TSC clock. One line of the first group runs a breaker with
+//! `fleet = true` (feature `redis`), whose success path must cost what a local
+//! breaker's does. `OVERHEAD_PROBE` runs one line in a loop for an instruction
+//! counter instead (see `probe`). See BENCHMARKS.md for results.
 //!
 //! ```text
 //! cargo bench --bench overhead
+//! python3 benches/summary.py    # ns added over `plain` and ratios, from criterion's estimates
 //! ```
 
 use std::hint::black_box;
@@ -24,11 +29,13 @@ use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use backon::{ExponentialBuilder, Retryable};
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use failsafe::futures::CircuitBreaker as _;
 use retry_runtime::{Config, install, retryable};
 use tokio_retry2::strategy::ExponentialBackoff;
 use tokio_retry2::{Retry, RetryError};
+use tower::Service as _;
+use tower::retry::budget::{Budget as _, TpsBudget};
 
 const CONFIG: &str = r#"
 [policies.bench]
@@ -235,6 +242,54 @@ async fn keyed_breaker_and_budget(host: &str, x: u64) -> io::Result<u64> {
     op(x).await
 }
 
+/// Tower's `Retry` with a `TpsBudget` set like `[budgets.bench]` (10 s, 10 retries
+/// a second, 20 %): a success deposits, a failure retries twice at most while
+/// the budget allows. The success path never sleeps, so the retry future is a
+/// ready one (a backoff would only change what a failure costs).
+#[derive(Clone)]
+struct TowerPolicy {
+    budget: std::sync::Arc<TpsBudget>,
+    retries_left: u8,
+}
+
+impl TowerPolicy {
+    fn new() -> Self {
+        Self {
+            budget: std::sync::Arc::new(TpsBudget::new(Duration::from_secs(10), 10, 0.2)),
+            retries_left: 2,
+        }
+    }
+}
+
+impl<E> tower::retry::Policy<u64, u64, E> for TowerPolicy {
+    type Future = std::future::Ready<()>;
+
+    fn retry(&mut self, _: &mut u64, result: &mut Result<u64, E>) -> Option<Self::Future> {
+        match result {
+            Ok(_) => {
+                self.budget.deposit();
+                None
+            }
+            Err(_) if self.retries_left > 0 && self.budget.withdraw() => {
+                self.retries_left -= 1;
+                Some(std::future::ready(()))
+            }
+            Err(_) => None,
+        }
+    }
+
+    fn clone_request(&mut self, request: &u64) -> Option<u64> {
+        Some(*request)
+    }
+}
+
+/// `op` as a tower service, under `TowerPolicy` (a fresh budget each time).
+/// `service_fn` is always ready and `Retry::poll_ready` only asks it, so the
+/// benches call `call` directly.
+fn tower_retry() -> impl tower::Service<u64, Response = u64, Error = io::Error> + Clone + Send {
+    tower::retry::Retry::new(TowerPolicy::new(), tower::service_fn(op))
+}
+
 const HOSTS: [&str; 4] = [
     "api-1.internal.example",
     "api-2.internal.example",
@@ -308,9 +363,17 @@ fn success_path(c: &mut Criterion) {
             })
         })
     });
+    let mut tower = tower_retry();
+    group.bench_function("tower_retry_tps_budget", |b| {
+        b.to_async(&rt).iter(|| tower.call(black_box(1)))
+    });
     let breaker = failsafe::Config::new().build();
     group.bench_function("failsafe", |b| {
         b.to_async(&rt).iter(|| breaker.call(op(black_box(1))))
+    });
+    let recloser = recloser::AsyncRecloser::from(recloser::Recloser::default());
+    group.bench_function("recloser", |b| {
+        b.to_async(&rt).iter(|| recloser.call(op(black_box(1))))
     });
     group.finish();
 }
@@ -318,16 +381,21 @@ fn success_path(c: &mut Criterion) {
 /// Runs `iters` calls on each of `threads` threads (own current-thread runtime
 /// each, released together) and returns the slowest thread's time: the time per
 /// call as one thread saw it while the others hammered the same breaker and budget.
-fn hammer<F, Fut>(threads: usize, iters: u64, call: F) -> Duration
+/// `make` gives each thread its caller (a tower service is called through `&mut`,
+/// so each thread has its own clone, sharing the budget).
+fn hammer<M, C, Fut, T, E>(threads: usize, iters: u64, make: M) -> Duration
 where
-    F: Fn(u64) -> Fut + Sync,
-    Fut: std::future::Future<Output = io::Result<u64>>,
+    M: Fn() -> C + Sync,
+    C: FnMut(u64) -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+    E: std::fmt::Debug,
 {
     let barrier = Barrier::new(threads);
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
                 s.spawn(|| {
+                    let mut call = make();
                     let rt = runtime();
                     rt.block_on(async {
                         call(0).await.expect("warm");
@@ -349,36 +417,60 @@ where
     })
 }
 
+/// The key of call `i`: the four hosts in turn.
+fn host(i: u64) -> &'static str {
+    HOSTS[usize::try_from(i % 4).unwrap_or(0)]
+}
+
 fn contention(c: &mut Criterion) {
     install(Config::from_toml_str(CONFIG).expect("valid")).expect("installs");
     let mut group = c.benchmark_group("contention");
+    let failsafe = failsafe::Config::new().build();
+    let recloser = recloser::AsyncRecloser::from(recloser::Recloser::default());
+    let tower = tower_retry();
     for threads in [1, 2] {
         group.bench_function(format!("plain_{threads}_threads"), |b| {
-            b.iter_custom(|iters| hammer(threads, iters, op))
+            b.iter_custom(|iters| hammer(threads, iters, || op))
         });
         group.bench_function(format!("retryable_policy_{threads}_threads"), |b| {
-            b.iter_custom(|iters| hammer(threads, iters, policy_only))
+            b.iter_custom(|iters| hammer(threads, iters, || policy_only))
         });
         group.bench_function(format!("retryable_breaker_budget_{threads}_threads"), |b| {
-            b.iter_custom(|iters| hammer(threads, iters, with_breaker_and_budget))
+            b.iter_custom(|iters| hammer(threads, iters, || with_breaker_and_budget))
         });
         group.bench_function(
             format!("retryable_untimed_breaker_budget_{threads}_threads"),
-            |b| b.iter_custom(|iters| hammer(threads, iters, with_untimed_breaker_and_budget)),
+            |b| b.iter_custom(|iters| hammer(threads, iters, || with_untimed_breaker_and_budget)),
         );
         group.bench_function(
             format!("keyed_untimed_breaker_budget_{threads}_threads"),
             |b| {
                 b.iter_custom(|iters| {
-                    hammer(threads, iters, |i| {
-                        keyed_untimed_breaker_and_budget(
-                            HOSTS[usize::try_from(i % 4).unwrap_or(0)],
-                            i,
-                        )
+                    hammer(threads, iters, || {
+                        |i| keyed_untimed_breaker_and_budget(host(i), i)
                     })
                 })
             },
         );
+        group.bench_function(format!("keyed_breaker_budget_{threads}_threads"), |b| {
+            b.iter_custom(|iters| {
+                hammer(threads, iters, || |i| keyed_breaker_and_budget(host(i), i))
+            })
+        });
+        group.bench_function(format!("tower_retry_tps_budget_{threads}_threads"), |b| {
+            b.iter_custom(|iters| {
+                hammer(threads, iters, || {
+                    let mut tower = tower.clone();
+                    move |i| tower.call(i)
+                })
+            })
+        });
+        group.bench_function(format!("failsafe_{threads}_threads"), |b| {
+            b.iter_custom(|iters| hammer(threads, iters, || |i| failsafe.call(op(i))))
+        });
+        group.bench_function(format!("recloser_{threads}_threads"), |b| {
+            b.iter_custom(|iters| hammer(threads, iters, || |i| recloser.call(op(i))))
+        });
     }
     group.finish();
 }
@@ -477,6 +569,98 @@ fn attempt_span(c: &mut Criterion) {
     group.finish();
 }
 
+/// `OVERHEAD_PROBE=<line> [OVERHEAD_PROBE_CALLS=n]`: instead of criterion, make
+/// `n` (default 100,000) calls of one line in a loop, after one call per key to
+/// warm the site, for an instruction counter: `valgrind --tool=callgrind
+/// --toggle-collect='*probe_calls*'` counts only the loop, so its total divided
+/// by `n` is the instructions per call (see BENCHMARKS.md).
+fn probe() -> bool {
+    let Ok(line) = std::env::var("OVERHEAD_PROBE") else {
+        return false;
+    };
+    let calls = std::env::var("OVERHEAD_PROBE_CALLS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100_000_u64);
+    install(Config::from_toml_str(CONFIG).expect("valid")).expect("installs");
+    let rt = runtime();
+    macro_rules! lines {
+        ($($name:literal => $call:expr,)*) => {
+            match line.as_str() {
+                $($name => probe_run(&rt, calls, $call),)*
+                other => panic!("OVERHEAD_PROBE: no line `{other}`; one of {:?}", [$($name),*]),
+            }
+        };
+    }
+    let failsafe = failsafe::Config::new().build();
+    let recloser = recloser::AsyncRecloser::from(recloser::Recloser::default());
+    let mut tower = tower_retry();
+    lines! {
+        "plain" => op,
+        "policy" => policy_only,
+        "breaker_budget" => with_breaker_and_budget,
+        "untimed_breaker_budget" => with_untimed_breaker_and_budget,
+        "keyed_breaker_budget" => |i| keyed_breaker_and_budget(host(i), i),
+        "keyed_untimed_breaker_budget" => |i| keyed_untimed_breaker_and_budget(host(i), i),
+        "hedged_fixed" => hedged_fixed,
+        "tokio_retry2" => |_| Retry::spawn(ExponentialBackoff::from_millis(10).take(2), || async {
+            op(black_box(1)).await.map_err(RetryError::transient)
+        }),
+        "backon" => |_| (|| op(black_box(1))).retry(ExponentialBuilder::default().with_max_times(2)),
+        "tower_retry_tps_budget" => |i| tower.call(i),
+        "failsafe" => |i| {
+            let call = failsafe.call(op(i));
+            async { call.await.map_err(|_| io::Error::other("rejected")) }
+        },
+        "recloser" => |i| {
+            let call = recloser.call(op(i));
+            async { call.await.map_err(|_| io::Error::other("rejected")) }
+        },
+    }
+    true
+}
+
+/// One call per key to warm the site, then the counted loop.
+fn probe_run<C, Fut>(rt: &tokio::runtime::Runtime, calls: u64, mut call: C)
+where
+    C: FnMut(u64) -> Fut,
+    Fut: std::future::Future<Output = io::Result<u64>>,
+{
+    for i in 0..4 {
+        rt.block_on(call(i)).expect("warm");
+    }
+    probe_calls(rt, calls, &mut call);
+}
+
+#[inline(never)]
+fn probe_calls<C, Fut>(rt: &tokio::runtime::Runtime, calls: u64, mut call: C)
+where
+    C: FnMut(u64) -> Fut,
+    Fut: std::future::Future<Output = io::Result<u64>>,
+{
+    rt.block_on(async {
+        for i in 0..calls {
+            black_box(call(black_box(i)).await.expect("ok"));
+        }
+    });
+}
+
+/// What one clock read costs, for the slow-call timing of a breaker (two reads
+/// per call): the runtime's clock (tokio's, as `clock::now` reads it), the
+/// standard one under it, and a TSC clock (`quanta`) and its cached "recent"
+/// reading, the alternatives BENCHMARKS.md weighs.
+fn clock(c: &mut Criterion) {
+    let rt = runtime();
+    let _runtime = rt.enter();
+    let mut group = c.benchmark_group("clock");
+    group.bench_function("tokio_instant_now", |b| b.iter(tokio::time::Instant::now));
+    group.bench_function("std_instant_now", |b| b.iter(Instant::now));
+    let tsc = quanta::Clock::new();
+    group.bench_function("quanta_now", |b| b.iter(|| tsc.now()));
+    group.bench_function("quanta_raw", |b| b.iter(|| tsc.raw()));
+    group.finish();
+}
+
 criterion_group!(
     benches,
     success_path,
@@ -484,6 +668,14 @@ criterion_group!(
     sync_success_path,
     nested,
     hedge,
-    attempt_span
+    attempt_span,
+    clock
 );
-criterion_main!(benches);
+
+fn main() {
+    if probe() {
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

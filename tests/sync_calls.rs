@@ -57,6 +57,14 @@ backoff = "constant"
 initial_delay = "10ms"
 jitter = "none"
 
+[breakers.sync-slow]
+window_size = 4
+minimum_calls = 4
+failure_rate_threshold = 1.0
+slow_call_duration = "200ms"
+slow_call_rate_threshold = 0.5
+open_duration = "1s"
+
 [breakers.shared-a]
 window_size = 2
 minimum_calls = 2
@@ -434,4 +442,32 @@ fn sync_calls_use_keyed_breakers() {
         "another key is closed"
     );
     assert_eq!(runs.load(Ordering::SeqCst), 3);
+}
+
+/// A sync attempt that takes `took` on the thread's `ManualClock`.
+#[retryable(policy = "once", breaker = "sync-slow")]
+fn takes(clock: &ManualClock, took: Duration) -> io::Result<()> {
+    clock.advance(took);
+    Ok(())
+}
+
+/// The slow-call rule on the `ManualClock`: an attempt that takes
+/// `slow_call_duration` is slow, one that takes half of it is not, and 2 slow
+/// calls of 4 (rate 0.5) open the breaker. (The manual clock runs on top of
+/// real time, which only adds the microseconds between the two reads: hence
+/// half, not a nanosecond less. `clock::now` skips the offset's addition when
+/// the offset is zero, and must still add it here.)
+#[test]
+fn sync_slow_calls_are_timed_on_the_manual_clock_exactly() {
+    setup();
+    let clock = ManualClock::start();
+    let slow = breaker("sync-slow").expect("a configured breaker");
+    takes(&clock, ms(100)).unwrap();
+    takes(&clock, Duration::ZERO).unwrap();
+    takes(&clock, ms(200)).unwrap();
+    assert_eq!(slow.metrics().slow_calls, 1);
+    assert_eq!(slow.state(), BreakerState::Closed, "below minimum_calls");
+    takes(&clock, ms(5000)).unwrap(); // 2 slow of 4: 0.5
+    assert_eq!(slow.metrics().slow_calls, 2);
+    assert_eq!(slow.state(), BreakerState::Open);
 }

@@ -33,6 +33,12 @@ pub(crate) const MAX_MANUAL_OFFSET: Duration = Duration::from_secs(100 * 365 * 2
 pub(crate) fn now() -> Instant {
     let offset = OFFSET.with(Cell::get);
     let base = Instant::now();
+    // No `ManualClock` on this thread (every thread outside sync tests): the
+    // reading as it is, without the addition's overflow checks (a breaker that
+    // times slow calls reads the clock twice per call).
+    if offset.is_zero() {
+        return base;
+    }
     // The offset is at most `MAX_MANUAL_OFFSET`, so this cannot fail on the
     // platforms Rust supports; if it did, the thread's own time is the answer.
     base.checked_add(offset).unwrap_or(base)
