@@ -1,4 +1,4 @@
-//! The public side: [`join`], [`Fleet`], its status, and the fleet-wide
+//! The public side: [`join`](crate::fleet::join), [`Fleet`], its status, and the fleet-wide
 //! controls of a [`BreakerHandle`].
 
 use std::fmt;
@@ -85,7 +85,7 @@ impl Shared {
     }
 }
 
-/// A joined fleet, from [`join`]. Dropping it leaves the fleet: the
+/// A joined fleet, from [`join`](crate::fleet::join). Dropping it leaves the fleet: the
 /// instance's reports are withdrawn (or expire) and every breaker is local
 /// again.
 pub struct Fleet {
