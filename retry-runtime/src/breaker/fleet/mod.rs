@@ -30,6 +30,7 @@
 //! fleet's.
 //!
 //! ```no_run
+//! # #[cfg(feature = "redis")]
 //! # #[tokio::main] async fn main() -> Result<(), retry_runtime::fleet::FleetError> {
 //! use std::time::Duration;
 //!
@@ -40,6 +41,7 @@
 //! println!("this process is {} in fleet `checkout`", fleet.instance_id());
 //! // Keep `fleet` alive as long as the process serves; dropping it leaves the fleet.
 //! # Ok(()) }
+//! # #[cfg(not(feature = "redis"))] fn main() {}
 //! ```
 //!
 //! The keys, messages and scripts are described in `docs/ARCHITECTURE.md`
