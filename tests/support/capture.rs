@@ -35,7 +35,8 @@ pub struct Capture {
     next_id: Arc<AtomicU64>,
 }
 
-struct Fields<'a>(&'a mut BTreeMap<String, String>);
+/// Records a span's or an event's fields as text, by name.
+pub struct Fields<'a>(pub &'a mut BTreeMap<String, String>);
 
 impl Visit for Fields<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
