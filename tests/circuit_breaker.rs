@@ -101,6 +101,11 @@ minimum_calls = 3
 failure_rate_threshold = 1.0
 open_duration = "1s"
 
+[breakers.first-wait]
+window_size = 100
+minimum_calls = 100
+slow_call_duration = "200ms"
+
 [breakers.permanent]
 window_size = 4
 minimum_calls = 4
@@ -424,6 +429,47 @@ async fn a_retry_is_timed_from_its_own_start() {
     assert_eq!(fails_once(&runs).await.unwrap(), 2);
     let m = handle("slow-retry").metrics();
     assert_eq!((m.calls, m.failures, m.slow_calls), (2, 1, 0));
+}
+
+/// Waits `before` on tokio's clock, then moves it by `busy` without waiting
+/// (what a poll that blocks its thread looks like to the clock), then waits
+/// `after`.
+#[retryable(policy = "once", breaker = "first-wait")]
+async fn waits_then_busy(before: Duration, busy: Duration, after: Duration) -> io::Result<()> {
+    if !before.is_zero() {
+        sleep(before).await;
+    }
+    // `advance` moves the paused clock, then yields once.
+    advance(busy).await;
+    if !after.is_zero() {
+        sleep(after).await;
+    }
+    Ok(())
+}
+
+/// An async attempt is timed from its first wait: the waits after it count
+/// to the millisecond, whatever came first; what its first poll did before
+/// waiting (here a 500 ms jump of the clock with no wait, standing for a poll
+/// that blocks its thread) is not counted, and an attempt that answers at its
+/// first poll reads no clock and is not slow.
+#[tokio::test(start_paused = true)]
+async fn async_attempts_are_timed_from_their_first_wait() {
+    support::install_once(CONFIG);
+    let ms = Duration::from_millis;
+    let zero = Duration::ZERO;
+    let first_wait = || handle("first-wait").metrics().slow_calls;
+    // The jump is in the first poll: not counted.
+    waits_then_busy(zero, ms(500), zero).await.unwrap();
+    assert_eq!(first_wait(), 0);
+    // 200 ms of waits after the first one: slow, exactly at the threshold.
+    waits_then_busy(zero, ms(500), ms(200)).await.unwrap();
+    assert_eq!(first_wait(), 1);
+    // 199 ms: not slow.
+    waits_then_busy(zero, zero, ms(199)).await.unwrap();
+    assert_eq!(first_wait(), 1);
+    // The first poll waits at once: the jump that follows is counted.
+    waits_then_busy(ms(1), ms(500), zero).await.unwrap();
+    assert_eq!(first_wait(), 2);
 }
 
 #[tokio::test(start_paused = true)]

@@ -65,6 +65,14 @@ slow_call_duration = "200ms"
 slow_call_rate_threshold = 0.5
 open_duration = "1s"
 
+[breakers.async-manual-slow]
+window_size = 4
+minimum_calls = 4
+failure_rate_threshold = 1.0
+slow_call_duration = "200ms"
+slow_call_rate_threshold = 0.5
+open_duration = "1s"
+
 [breakers.shared-a]
 window_size = 2
 minimum_calls = 2
@@ -468,6 +476,38 @@ fn sync_slow_calls_are_timed_on_the_manual_clock_exactly() {
     assert_eq!(slow.metrics().slow_calls, 1);
     assert_eq!(slow.state(), BreakerState::Closed, "below minimum_calls");
     takes(&clock, ms(5000)).unwrap(); // 2 slow of 4: 0.5
+    assert_eq!(slow.metrics().slow_calls, 2);
+    assert_eq!(slow.state(), BreakerState::Open);
+}
+
+/// An async attempt that takes `took` on the thread's `ManualClock`, in its
+/// first poll, without ever waiting.
+#[retryable(policy = "once", breaker = "async-manual-slow")]
+async fn takes_async(clock: &ManualClock, took: Duration) -> io::Result<()> {
+    clock.advance(took);
+    Ok(())
+}
+
+/// Async attempts are timed from their first wait, so that one that answers
+/// at once reads no clock; but a `ManualClock` moves time without a wait, so
+/// while one lives they are timed from their start, and the slow-call rule is
+/// as exact for them as for sync attempts.
+#[test]
+fn async_attempts_are_timed_from_their_start_under_a_manual_clock() {
+    setup();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let clock = ManualClock::start();
+    let slow = breaker("async-manual-slow").expect("a configured breaker");
+    runtime.block_on(async {
+        takes_async(&clock, ms(100)).await.unwrap();
+        takes_async(&clock, Duration::ZERO).await.unwrap();
+        takes_async(&clock, ms(200)).await.unwrap();
+        assert_eq!(slow.metrics().slow_calls, 1);
+        takes_async(&clock, ms(5000)).await.unwrap(); // 2 slow of 4: 0.5
+    });
     assert_eq!(slow.metrics().slow_calls, 2);
     assert_eq!(slow.state(), BreakerState::Open);
 }

@@ -11,7 +11,7 @@
 use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -42,6 +42,18 @@ pub(crate) fn now() -> Instant {
     // The offset is at most `MAX_MANUAL_OFFSET`, so this cannot fail on the
     // platforms Rust supports; if it did, the thread's own time is the answer.
     base.checked_add(offset).unwrap_or(base)
+}
+
+/// How many [`ManualClock`]s live, on any thread.
+static MANUAL_CLOCKS: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether a [`ManualClock`] lives on some thread: its `advance` moves time
+/// without a wait, so while one lives the breaker times every attempt from its
+/// start (see `Breaker::start_timing`). One relaxed load of a line that is
+/// written only when a clock starts or stops.
+#[inline]
+pub(crate) fn manual_in_use() -> bool {
+    MANUAL_CLOCKS.load(Ordering::Relaxed) != 0
 }
 
 /// This thread's [`ManualClock`] offset, added to `Instant::now()` by [`now`].
@@ -194,6 +206,7 @@ impl ManualClock {
     pub fn start() -> ManualClock {
         let offset = OFFSET.with(Cell::get);
         let sleeps = MANUAL.with(|m| m.borrow_mut().replace(Vec::new()));
+        MANUAL_CLOCKS.fetch_add(1, Ordering::Relaxed);
         ManualClock {
             previous: (offset, sleeps),
             started_at: offset,
@@ -235,6 +248,7 @@ impl Drop for ManualClock {
         let (offset, sleeps) = std::mem::take(&mut self.previous);
         OFFSET.with(|o| o.set(offset));
         MANUAL.with(|m| *m.borrow_mut() = sleeps);
+        MANUAL_CLOCKS.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -148,17 +148,53 @@ struct Trials {
     slow: u32,
 }
 
+/// When an attempt's time starts, for the slow-call rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Timing {
+    /// The breaker does not time slow calls (`slow_call_duration = "none"`).
+    Off,
+    /// From this instant.
+    From(Instant),
+    /// From the attempt's first wait (an async attempt, see
+    /// [`Breaker::acquire`]): until then, not timed. An attempt that answers
+    /// without ever waiting is not slow.
+    FirstWait,
+}
+
 /// Permission to make one attempt, from [`Breaker::acquire`].
 pub(crate) enum Permit {
     /// The breaker is closed: record the outcome if the epoch is still current.
-    Closed {
-        epoch: u64,
-        started: Option<Instant>,
-    },
+    Closed { epoch: u64, started: Timing },
     /// One of the half-open trial calls; released on drop if never recorded.
     Trial(TrialPermit),
     /// The breaker is disabled: nothing to record.
     Disabled,
+}
+
+impl Permit {
+    /// Whether the attempt is to be timed from its first wait: its caller
+    /// reads the clock when it first waits and calls
+    /// [`waited_from`](Self::waited_from).
+    #[inline]
+    pub(crate) fn times_first_wait(&self) -> bool {
+        matches!(
+            self,
+            Permit::Closed {
+                started: Timing::FirstWait,
+                ..
+            }
+        )
+    }
+
+    /// The attempt first waited at `at`: it is timed from there.
+    #[inline]
+    pub(crate) fn waited_from(&mut self, at: Instant) {
+        if let Permit::Closed { started, .. } = self
+            && *started == Timing::FirstWait
+        {
+            *started = Timing::From(at);
+        }
+    }
 }
 
 /// A half-open trial permit. Dropped without an outcome (a cancelled or
@@ -166,7 +202,7 @@ pub(crate) enum Permit {
 pub(crate) struct TrialPermit {
     breaker: BreakerRef,
     epoch: u64,
-    started: Option<Instant>,
+    started: Timing,
     done: bool,
 }
 
@@ -287,37 +323,62 @@ impl Breaker {
         self.changed_at.elapsed()
     }
 
-    /// When an attempt starts, if slow calls are timed at all (a clock read
-    /// costs more than the rest of the breaker's success path). `now`, when
-    /// the caller already read the clock in the same poll, saves a read.
+    /// When an attempt's time starts, if slow calls are timed at all (a clock
+    /// read costs more than the rest of the breaker's success path). `now`,
+    /// when the caller already read the clock in the same poll, saves a read.
+    /// `first_wait` (async attempts) times the attempt from its first wait
+    /// instead, read by the caller then ([`Permit::waited_from`]), so that an
+    /// attempt that answers at once reads no clock; except while a
+    /// [`ManualClock`](crate::ManualClock) lives, since its `advance` moves time
+    /// without a wait.
     #[inline]
-    fn start_timing(&self, now: Option<Instant>) -> Option<Instant> {
-        (self.settings.slow_call_duration != BreakerSettings::NO_SLOW_CALLS)
-            .then(|| now.unwrap_or_else(crate::clock::now))
+    fn start_timing(&self, now: Option<Instant>, first_wait: bool) -> Timing {
+        if self.settings.slow_call_duration == BreakerSettings::NO_SLOW_CALLS {
+            Timing::Off
+        } else if let Some(now) = now {
+            Timing::From(now)
+        } else if first_wait && !crate::clock::manual_in_use() {
+            Timing::FirstWait
+        } else {
+            Timing::From(crate::clock::now())
+        }
     }
 
-    /// Whether an attempt that started at `started` was slow.
+    /// Whether an attempt timed from `started` was slow.
     #[inline]
-    fn is_slow(&self, started: Option<Instant>) -> bool {
-        started.is_some_and(|started| {
-            crate::clock::now().saturating_duration_since(started)
-                >= self.settings.slow_call_duration
-        })
+    fn is_slow(&self, started: Timing) -> bool {
+        match started {
+            Timing::From(started) => {
+                crate::clock::now().saturating_duration_since(started)
+                    >= self.settings.slow_call_duration
+            }
+            Timing::Off | Timing::FirstWait => false,
+        }
     }
 
     /// Asks to make one attempt: a permit, or `None` when the breaker rejects it.
     /// `now` is the current time if the caller has just read it (with no await
-    /// since), so that timing the attempt needs no second read.
+    /// since), so that timing the attempt needs no second read; `first_wait`
+    /// says the attempt is async and its caller times it from its first wait
+    /// (see [`start_timing`](Self::start_timing)).
     #[inline]
-    pub(crate) fn acquire(&'static self, now: Option<Instant>) -> Option<Permit> {
-        self.acquire_as(now, || BreakerRef::Static(self))
+    pub(crate) fn acquire(
+        &'static self,
+        now: Option<Instant>,
+        first_wait: bool,
+    ) -> Option<Permit> {
+        self.acquire_as(now, first_wait, || BreakerRef::Static(self))
     }
 
     /// [`acquire`](Self::acquire) for a keyed instance: a trial permit holds
     /// a reference count on it.
     #[inline]
-    pub(crate) fn acquire_keyed(self: &Arc<Self>, now: Option<Instant>) -> Option<Permit> {
-        self.acquire_as(now, || BreakerRef::Keyed(Arc::clone(self)))
+    pub(crate) fn acquire_keyed(
+        self: &Arc<Self>,
+        now: Option<Instant>,
+        first_wait: bool,
+    ) -> Option<Permit> {
+        self.acquire_as(now, first_wait, || BreakerRef::Keyed(Arc::clone(self)))
     }
 
     /// The closed path is one atomic load; `this` is called only for a trial permit.
@@ -325,15 +386,17 @@ impl Breaker {
     fn acquire_as(
         &self,
         now: Option<Instant>,
+        first_wait: bool,
         this: impl FnOnce() -> BreakerRef,
     ) -> Option<Permit> {
         let word = self.word();
         match word.state() {
             BreakerState::Closed => Some(Permit::Closed {
                 epoch: word.epoch(),
-                started: self.start_timing(now),
+                started: self.start_timing(now, first_wait),
             }),
             BreakerState::Disabled => Some(Permit::Disabled),
+            // Trials are few: timed from their start, as they are admitted.
             _ => self.acquire_slow(now, this),
         }
     }
@@ -350,7 +413,7 @@ impl Breaker {
                 BreakerState::Closed => {
                     return Some(Permit::Closed {
                         epoch: word.epoch(),
-                        started: self.start_timing(now),
+                        started: self.start_timing(now, false),
                     });
                 }
                 BreakerState::Disabled => return Some(Permit::Disabled),
@@ -375,7 +438,7 @@ impl Breaker {
                                 return Some(Permit::Trial(TrialPermit {
                                     breaker: this(),
                                     epoch: word.epoch(),
-                                    started: self.start_timing(now),
+                                    started: self.start_timing(now, false),
                                     done: false,
                                 }));
                             }
@@ -723,14 +786,14 @@ mod tests {
         };
         let breaker: &'static Breaker = Box::leak(Box::new(Breaker::new("full", settings)));
         for _ in 0..2 {
-            let permit = breaker.acquire(None).expect("closed");
+            let permit = breaker.acquire(None, false).expect("closed");
             breaker.record(permit, Outcome::Failure);
         }
         assert_eq!(breaker.state(), BreakerState::Open);
         clock.advance(Duration::from_secs(1));
-        let trial = breaker.acquire(None).expect("the one trial place");
+        let trial = breaker.acquire(None, false).expect("the one trial place");
         assert_eq!(breaker.state(), BreakerState::HalfOpen);
-        assert!(breaker.acquire(None).is_none(), "the place is taken");
+        assert!(breaker.acquire(None, false).is_none(), "the place is taken");
         assert!(!breaker.admits_after(Duration::from_millis(100)));
         assert!(!breaker.admits_after(Duration::from_secs(9)));
         // Unless the hung trials' wait runs out during the sleep.

@@ -120,7 +120,11 @@ impl Drop for AttemptScope {
 /// this poll) sees that it is nested. A spawned task is another task, polled
 /// elsewhere or, on this thread, with another task id.
 /// Each poll also enters the attempt's span and sets [`current_attempt`](crate::current_attempt).
-struct InAttempt<'a, F>(Pin<&'a mut F>, Running);
+struct InAttempt<'a, F> {
+    attempt: Pin<&'a mut F>,
+    running: Running,
+    wait: WaitClock,
+}
 
 impl<F: Future> Future for InAttempt<'_, F> {
     type Output = F::Output;
@@ -128,7 +132,57 @@ impl<F: Future> Future for InAttempt<'_, F> {
     #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = &mut *self;
-        poll_in_attempt(this.0.as_mut(), &this.1, cx)
+        let poll = poll_in_attempt(this.attempt.as_mut(), &this.running, cx);
+        if poll.is_pending() {
+            this.wait.waits();
+        }
+        poll
+    }
+}
+
+/// Times an async attempt for its breaker's slow-call rule from its first
+/// wait, not from its start: an attempt that answers at its first poll (a
+/// cache, a ready channel, a success that did no I/O) reads no clock at all,
+/// and one that waits pays the same two reads as before, the first when it
+/// first returns `Pending`. What the time of that first poll (until the
+/// attempt first waits) adds is not counted: microseconds of CPU, unless
+/// the attempt blocks its thread, which an async attempt must not do. On a
+/// paused tokio clock the time only moves while the attempt waits, so the
+/// measure is exact.
+#[derive(Clone, Copy)]
+enum WaitClock {
+    /// Not timed here (untimed breaker, already timed from the start, no breaker).
+    Off,
+    /// Timed from the first wait; not waited yet.
+    Armed,
+    /// First waited then.
+    Since(Instant),
+}
+
+impl WaitClock {
+    #[inline]
+    fn new(permit: Option<&Permit>) -> WaitClock {
+        if permit.is_some_and(Permit::times_first_wait) {
+            WaitClock::Armed
+        } else {
+            WaitClock::Off
+        }
+    }
+
+    /// The attempt returned `Pending`.
+    #[inline]
+    fn waits(&mut self) {
+        if let WaitClock::Armed = self {
+            *self = WaitClock::Since(crate::clock::now());
+        }
+    }
+
+    /// Gives the permit the time the attempt first waited, if it did.
+    #[inline]
+    fn stamp(self, permit: Option<&mut Permit>) {
+        if let (WaitClock::Since(at), Some(permit)) = (self, permit) {
+            permit.waited_from(at);
+        }
     }
 }
 
@@ -184,12 +238,14 @@ impl Controller {
         controller
     }
 
-    /// A permit from the call's breaker: `None` without a breaker, `Some(None)` refused.
+    /// A permit from the call's breaker: `None` without a breaker, `Some(None)`
+    /// refused. `first_wait`: the attempt is async and timed from its first
+    /// wait (see [`InAttempt`]).
     #[inline]
-    pub(super) fn acquire(&self, now: Option<Instant>) -> Option<Option<Permit>> {
+    pub(super) fn acquire(&self, now: Option<Instant>, first_wait: bool) -> Option<Option<Permit>> {
         match &self.keyed {
-            None => self.resolved.breaker.map(|b| b.acquire(now)),
-            Some(keyed) => Some(keyed.acquire_keyed(now)),
+            None => self.resolved.breaker.map(|b| b.acquire(now, first_wait)),
+            Some(keyed) => Some(keyed.acquire_keyed(now, first_wait)),
         }
     }
 
@@ -204,9 +260,9 @@ impl Controller {
 
     /// Before an attempt: counts it and, for the first, asks the breaker (a
     /// retry's permit was taken after its backoff sleep). `Err` when the
-    /// breaker refuses the call.
+    /// breaker refuses the call. `first_wait`: see [`acquire`](Self::acquire).
     #[inline]
-    pub(super) fn admit(&mut self) -> Result<(), Rejected> {
+    pub(super) fn admit(&mut self, first_wait: bool) -> Result<(), Rejected> {
         self.attempts += 1;
         self.resolved.metrics.attempt();
         // The permit lives in the controller, not across the await as a local:
@@ -215,7 +271,7 @@ impl Controller {
             // `started` was read (if the policy has a deadline) in this same poll:
             // the breaker can time the attempt from it.
             let now = self.started;
-            match self.acquire(now) {
+            match self.acquire(now, first_wait) {
                 None => {}
                 Some(Some(permit)) => self.permit = Some(permit),
                 Some(None) => {
@@ -272,7 +328,7 @@ impl Controller {
         R: FnOnce(Rejected) -> E,
         D: for<'e> Fn(&'e E) -> Shown<'e>,
     {
-        if let Err(refused) = self.admit() {
+        if let Err(refused) = self.admit(true) {
             // A refusal does no I/O, so it would never yield: spend the task's
             // cooperative budget like any resource, or a loop of refused calls
             // starves the runtime.
@@ -280,12 +336,17 @@ impl Controller {
             return ControlFlow::Break(F::Output::from_err(reject(refused)));
         }
         let running = Running::new(self.site.name(), Attempt::new(self.attempts, false));
-        let attempt = InAttempt(attempt, running);
+        let mut attempt = InAttempt {
+            attempt,
+            running,
+            wait: WaitClock::new(self.permit.as_ref()),
+        };
         let outcome = match self.resolved.policy.attempt_timeout {
-            None => attempt.await.into_result(),
-            Some(limit) => match tokio::time::timeout(limit, attempt).await {
+            None => (&mut attempt).await.into_result(),
+            Some(limit) => match tokio::time::timeout(limit, &mut attempt).await {
                 Ok(output) => output.into_result(),
                 Err(_elapsed) => {
+                    attempt.wait.stamp(self.permit.as_mut());
                     let rejected = Rejected::AttemptTimeout {
                         attempt: self.attempts,
                         timeout: limit,
@@ -294,6 +355,7 @@ impl Controller {
                 }
             },
         };
+        attempt.wait.stamp(self.permit.as_mut());
         match outcome {
             Ok(value) => self.succeeded(value),
             Err(error) => {
@@ -320,7 +382,7 @@ impl Controller {
         R: FnOnce(Rejected) -> E,
         D: for<'e> Fn(&'e E) -> Shown<'e>,
     {
-        if let Err(refused) = self.admit() {
+        if let Err(refused) = self.admit(false) {
             return ControlFlow::Break(O::from_err(reject(refused)));
         }
         let outcome = {
@@ -395,7 +457,7 @@ impl Controller {
         D: for<'e> Fn(&'e E) -> Shown<'e>,
     {
         tokio::time::sleep(retry.delay).await;
-        self.readmit(retry, describe)
+        self.readmit(retry, describe, true)
     }
 
     /// [`pause`](Self::pause) for a sync function: the sleep blocks the thread
@@ -406,7 +468,7 @@ impl Controller {
         D: for<'e> Fn(&'e E) -> Shown<'e>,
     {
         crate::clock::sleep_blocking(retry.delay);
-        self.readmit(retry, describe)
+        self.readmit(retry, describe, false)
     }
 
     /// After the backoff sleep, as the retry is sent: the breaker is
@@ -414,13 +476,14 @@ impl Controller {
     /// budget. Either refusing returns the last real error; a budget that
     /// others emptied during the sleep refuses here, after it (the check
     /// before the sleep cannot reserve a token without spending it for a call
-    /// that may be dropped while it sleeps).
-    fn readmit<O, E, D>(&mut self, retry: Retry<E>, describe: D) -> ControlFlow<O>
+    /// that may be dropped while it sleeps). `first_wait`: see
+    /// [`acquire`](Self::acquire).
+    fn readmit<O, E, D>(&mut self, retry: Retry<E>, describe: D, first_wait: bool) -> ControlFlow<O>
     where
         O: ReturnsResult<Err = E>,
         D: for<'e> Fn(&'e E) -> Shown<'e>,
     {
-        let permit = match self.acquire(None) {
+        let permit = match self.acquire(None, first_wait) {
             None => None,
             Some(Some(permit)) => Some(permit),
             Some(None) => {

@@ -169,7 +169,7 @@ impl Controller {
             // Nested single attempt (or no hedge resolved): one attempt.
             _ => return self.attempt(pin!(make()), classify, reject, describe).await,
         };
-        if let Err(refused) = self.admit() {
+        if let Err(refused) = self.admit(false) {
             tokio::task::coop::consume_budget().await;
             return ControlFlow::Break(F::Output::from_err(reject(refused)));
         }
@@ -423,7 +423,7 @@ impl Controller {
         {
             return refused(self, NoHedge::Deadline);
         }
-        let permit = match self.acquire(None) {
+        let permit = match self.acquire(None, false) {
             None => None,
             Some(Some(permit)) => Some(permit),
             Some(None) => {
