@@ -120,10 +120,20 @@ impl Drop for AttemptScope {
 /// this poll) sees that it is nested. A spawned task is another task, polled
 /// elsewhere or, on this thread, with another task id.
 /// Each poll also enters the attempt's span and sets [`current_attempt`](crate::current_attempt).
+///
+/// It also times the attempt for its breaker's slow-call rule from its first
+/// wait, not from its start: an attempt that answers at its first poll (a
+/// cache, a ready channel, a success that did no I/O) reads no clock at all,
+/// and one that waits pays the same two reads as before, the first when it
+/// first returns `Pending`. The time of that first poll, until the attempt
+/// first waits, is not counted: microseconds of CPU, unless the attempt
+/// blocks its thread, which an async attempt must not do. On a paused tokio
+/// clock time moves only while the attempt waits, so the measure is exact.
 struct InAttempt<'a, F> {
     attempt: Pin<&'a mut F>,
     running: Running,
-    wait: WaitClock,
+    /// The breaker's permit, if it times the attempt from its first wait.
+    first_wait: Option<&'a mut Permit>,
 }
 
 impl<F: Future> Future for InAttempt<'_, F> {
@@ -133,56 +143,12 @@ impl<F: Future> Future for InAttempt<'_, F> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = &mut *self;
         let poll = poll_in_attempt(this.attempt.as_mut(), &this.running, cx);
-        if poll.is_pending() {
-            this.wait.waits();
+        if poll.is_pending()
+            && let Some(permit) = this.first_wait.take()
+        {
+            permit.waited_from(crate::clock::now());
         }
         poll
-    }
-}
-
-/// Times an async attempt for its breaker's slow-call rule from its first
-/// wait, not from its start: an attempt that answers at its first poll (a
-/// cache, a ready channel, a success that did no I/O) reads no clock at all,
-/// and one that waits pays the same two reads as before, the first when it
-/// first returns `Pending`. What the time of that first poll (until the
-/// attempt first waits) adds is not counted: microseconds of CPU, unless
-/// the attempt blocks its thread, which an async attempt must not do. On a
-/// paused tokio clock the time only moves while the attempt waits, so the
-/// measure is exact.
-#[derive(Clone, Copy)]
-enum WaitClock {
-    /// Not timed here (untimed breaker, already timed from the start, no breaker).
-    Off,
-    /// Timed from the first wait; not waited yet.
-    Armed,
-    /// First waited then.
-    Since(Instant),
-}
-
-impl WaitClock {
-    #[inline]
-    fn new(permit: Option<&Permit>) -> WaitClock {
-        if permit.is_some_and(Permit::times_first_wait) {
-            WaitClock::Armed
-        } else {
-            WaitClock::Off
-        }
-    }
-
-    /// The attempt returned `Pending`.
-    #[inline]
-    fn waits(&mut self) {
-        if let WaitClock::Armed = self {
-            *self = WaitClock::Since(crate::clock::now());
-        }
-    }
-
-    /// Gives the permit the time the attempt first waited, if it did.
-    #[inline]
-    fn stamp(self, permit: Option<&mut Permit>) {
-        if let (WaitClock::Since(at), Some(permit)) = (self, permit) {
-            permit.waited_from(at);
-        }
     }
 }
 
@@ -336,17 +302,16 @@ impl Controller {
             return ControlFlow::Break(F::Output::from_err(reject(refused)));
         }
         let running = Running::new(self.site.name(), Attempt::new(self.attempts, false));
-        let mut attempt = InAttempt {
+        let attempt = InAttempt {
             attempt,
             running,
-            wait: WaitClock::new(self.permit.as_ref()),
+            first_wait: self.permit.as_mut().filter(|p| p.times_first_wait()),
         };
         let outcome = match self.resolved.policy.attempt_timeout {
-            None => (&mut attempt).await.into_result(),
-            Some(limit) => match tokio::time::timeout(limit, &mut attempt).await {
+            None => attempt.await.into_result(),
+            Some(limit) => match tokio::time::timeout(limit, attempt).await {
                 Ok(output) => output.into_result(),
                 Err(_elapsed) => {
-                    attempt.wait.stamp(self.permit.as_mut());
                     let rejected = Rejected::AttemptTimeout {
                         attempt: self.attempts,
                         timeout: limit,
@@ -355,7 +320,6 @@ impl Controller {
                 }
             },
         };
-        attempt.wait.stamp(self.permit.as_mut());
         match outcome {
             Ok(value) => self.succeeded(value),
             Err(error) => {
