@@ -7,6 +7,21 @@ use std::io;
 
 use retry_runtime::retryable;
 
+#[path = "fleet/support.rs"]
+#[allow(dead_code)]
+mod fleet_support;
+
+/// Both tests install this config (every call site of the binary is
+/// registered, so each needs every name defined).
+const CONFIG: &str = r#"
+[hedges.slow]
+delay = "10s"
+
+# A breaker shared with the fleet: slow calls timed (the default).
+[breakers.fleet-alloc]
+fleet = true
+"#;
+
 struct Counting;
 
 thread_local! {
@@ -98,8 +113,7 @@ fn a_successful_call_allocates_nothing() {
         .enable_time()
         .build()
         .expect("a current-thread runtime");
-    let config = retry_runtime::Config::from_toml_str("[hedges.slow]\ndelay = \"10s\"")
-        .expect("a valid config");
+    let config = retry_runtime::Config::from_toml_str(CONFIG).expect("a valid config");
     retry_runtime::install(config).expect("every name is defined");
     runtime.block_on(async {
         let mut store = Store { hits: 0 };
@@ -185,5 +199,75 @@ fn a_successful_call_allocates_nothing() {
         let boxed = std::hint::black_box(Box::new(total));
         assert_eq!(allocations() - after, 1);
         drop(boxed);
+    });
+}
+
+#[retryable(breaker = "fleet-alloc")]
+async fn fleet_site(x: u64) -> io::Result<u64> {
+    Ok(x + 1)
+}
+
+#[retryable(breaker = "fleet-alloc", breaker_key = host)]
+async fn fleet_keyed(host: &str) -> io::Result<usize> {
+    Ok(host.len())
+}
+
+/// Calls of `fleet_site` and `fleet_keyed` that succeed, and the allocations
+/// they made on this thread.
+async fn fleet_calls(n: u64) -> u64 {
+    let hosts = ["a.example", "b.example"];
+    let before = allocations();
+    let mut total = 0;
+    for i in 0..n {
+        total += fleet_site(i).await.unwrap();
+        total += fleet_keyed(hosts[usize::from(i % 2 == 0)]).await.unwrap() as u64;
+    }
+    assert!(total > 0);
+    allocations() - before
+}
+
+/// A breaker shared with the fleet (`fleet = true`) costs its success path
+/// no allocation, before the process joins a fleet and once it is connected
+/// to a real Redis: the fleet's connection runs on its own task (here on the
+/// runtime's worker thread, whose allocations this count does not see), and
+/// a call reads no fleet state.
+#[test]
+fn a_successful_call_through_a_fleet_breaker_allocates_nothing() {
+    let Some(redis) =
+        fleet_support::redis_for("a_successful_call_through_a_fleet_breaker_allocates_nothing")
+    else {
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let config = retry_runtime::Config::from_toml_str(CONFIG).expect("a valid config");
+    retry_runtime::install(config).expect("every name is defined");
+    runtime.block_on(async {
+        // First calls create the keyed instances and resolve the sites.
+        fleet_calls(2).await;
+        let alone = fleet_calls(1_000).await;
+        assert_eq!(
+            alone, 0,
+            "{alone} allocations in 2,000 calls before joining a fleet"
+        );
+
+        let fleet = retry_runtime::fleet::join(&redis.url(), "alloc-test").expect("a valid url");
+        assert!(
+            fleet
+                .wait_connected(std::time::Duration::from_secs(10))
+                .await,
+            "connected to the test's redis-server: {:?}",
+            fleet.status()
+        );
+        fleet_calls(2).await;
+        let joined = fleet_calls(1_000).await;
+        assert_eq!(
+            joined, 0,
+            "{joined} allocations in 2,000 calls in a connected fleet"
+        );
+        assert_eq!(fleet.status(), retry_runtime::fleet::FleetStatus::Connected);
     });
 }

@@ -362,11 +362,7 @@ impl Breaker {
     /// says the attempt is async and its caller times it from its first wait
     /// (see [`start_timing`](Self::start_timing)).
     #[inline]
-    pub(crate) fn acquire(
-        &'static self,
-        now: Option<Instant>,
-        first_wait: bool,
-    ) -> Option<Permit> {
+    pub(crate) fn acquire(&'static self, now: Option<Instant>, first_wait: bool) -> Option<Permit> {
         self.acquire_as(now, first_wait, || BreakerRef::Static(self))
     }
 

@@ -240,32 +240,39 @@ impl Controller {
             match self.acquire(now, first_wait) {
                 None => {}
                 Some(Some(permit)) => self.permit = Some(permit),
-                Some(None) => {
-                    let breaker = self.site.breaker().unwrap_or_default();
-                    self.resolved.metrics.rejected();
-                    let key = self.keyed.as_ref().and_then(|k| k.key()).map(|k| &**k);
-                    // A storm of rejections: one DEBUG per interval, the rest at TRACE.
-                    match self.site.quiet().rejections.note() {
-                        Some(repeated) => tracing::debug!(
-                            call_site = self.site.name(),
-                            breaker,
-                            key,
-                            repeated,
-                            "circuit breaker open: call rejected"
-                        ),
-                        None => tracing::trace!(
-                            call_site = self.site.name(),
-                            breaker,
-                            key,
-                            "circuit breaker open: call rejected (repeated)"
-                        ),
-                    }
-                    let key = self.keyed.as_ref().and_then(|k| k.key()).cloned();
-                    return Err(Rejected::BreakerOpen { breaker, key });
-                }
+                Some(None) => return Err(self.refused()),
             }
         }
         Ok(())
+    }
+
+    /// The breaker refused the first attempt: counts it, says so (a storm of
+    /// rejections: one `DEBUG` per interval, the rest at `TRACE`) and names
+    /// the breaker and key that refused. Out of line: `admit` stays small
+    /// enough to inline into every call's future.
+    #[cold]
+    #[inline(never)]
+    fn refused(&self) -> Rejected {
+        let breaker = self.site.breaker().unwrap_or_default();
+        self.resolved.metrics.rejected();
+        let key = self.keyed.as_ref().and_then(|k| k.key()).map(|k| &**k);
+        match self.site.quiet().rejections.note() {
+            Some(repeated) => tracing::debug!(
+                call_site = self.site.name(),
+                breaker,
+                key,
+                repeated,
+                "circuit breaker open: call rejected"
+            ),
+            None => tracing::trace!(
+                call_site = self.site.name(),
+                breaker,
+                key,
+                "circuit breaker open: call rejected (repeated)"
+            ),
+        }
+        let key = self.keyed.as_ref().and_then(|k| k.key()).cloned();
+        Rejected::BreakerOpen { breaker, key }
     }
 
     /// Runs one attempt (under the breaker and the attempt timeout), then
