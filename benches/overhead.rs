@@ -167,6 +167,19 @@ async fn policy_only_yield(x: u64) -> io::Result<u64> {
     op_yield(x).await
 }
 
+/// Breaker (slow calls timed) and budget, the attempt waiting once: timed
+/// from its first wait, so two clock reads.
+#[retryable(policy = "bench", breaker = "bench", budget = "bench")]
+async fn with_breaker_and_budget_yield(x: u64) -> io::Result<u64> {
+    op_yield(x).await
+}
+
+/// The same with an untimed breaker: no clock read.
+#[retryable(policy = "bench", breaker = "untimed", budget = "bench")]
+async fn with_untimed_breaker_and_budget_yield(x: u64) -> io::Result<u64> {
+    op_yield(x).await
+}
+
 /// Hedged, fixed delay: the attempt waits, so the hedge timer is armed and dropped.
 #[retryable(policy = "bench", hedge = "bench-fixed", idempotent)]
 async fn hedged_fixed_yield(x: u64) -> io::Result<u64> {
@@ -548,6 +561,34 @@ fn hedge(c: &mut Criterion) {
     group.finish();
 }
 
+/// The success path of an attempt that waits once (`Pending`, woken at once),
+/// as every attempt that does I/O does: what slow-call timing costs there (an
+/// attempt that answers at its first poll reads no clock, see
+/// `success_path`).
+fn waits(c: &mut Criterion) {
+    install(Config::from_toml_str(CONFIG).expect("valid")).expect("installs");
+    let rt = runtime();
+    let recloser = recloser::AsyncRecloser::from(recloser::Recloser::default());
+    let mut group = c.benchmark_group("waits");
+    group.bench_function("plain", |b| b.to_async(&rt).iter(|| op_yield(black_box(1))));
+    group.bench_function("retryable_policy", |b| {
+        b.to_async(&rt).iter(|| policy_only_yield(black_box(1)))
+    });
+    group.bench_function("retryable_breaker_budget", |b| {
+        b.to_async(&rt)
+            .iter(|| with_breaker_and_budget_yield(black_box(1)))
+    });
+    group.bench_function("retryable_untimed_breaker_budget", |b| {
+        b.to_async(&rt)
+            .iter(|| with_untimed_breaker_and_budget_yield(black_box(1)))
+    });
+    group.bench_function("recloser", |b| {
+        b.to_async(&rt)
+            .iter(|| async { recloser.call(op_yield(black_box(1))).await.is_ok() })
+    });
+    group.finish();
+}
+
 fn attempt_span(c: &mut Criterion) {
     install(Config::from_toml_str(CONFIG).expect("valid")).expect("installs");
     let rt = runtime();
@@ -603,6 +644,10 @@ fn probe() -> bool {
         "keyed_breaker_budget" => |i| keyed_breaker_and_budget(host(i), i),
         "keyed_untimed_breaker_budget" => |i| keyed_untimed_breaker_and_budget(host(i), i),
         "hedged_fixed" => hedged_fixed,
+        "plain_yield" => op_yield,
+        "policy_yield" => policy_only_yield,
+        "breaker_budget_yield" => with_breaker_and_budget_yield,
+        "untimed_breaker_budget_yield" => with_untimed_breaker_and_budget_yield,
         "tokio_retry2" => |_| Retry::spawn(ExponentialBackoff::from_millis(10).take(2), || async {
             op(black_box(1)).await.map_err(RetryError::transient)
         }),
@@ -668,6 +713,7 @@ criterion_group!(
     sync_success_path,
     nested,
     hedge,
+    waits,
     attempt_span,
     clock
 );
