@@ -69,6 +69,11 @@ failure_rate_threshold = 0.5
 open_duration = "1s"
 half_open_calls = 1
 
+[breakers.hedged-slow]
+window_size = 100
+minimum_calls = 100
+slow_call_duration = "200ms"
+
 [policies.nested-inner]
 max_attempts = 3
 backoff = "constant"
@@ -566,4 +571,32 @@ async fn the_snapshot_shows_each_site_hedge_and_its_current_delay() {
         .find(|s| s.name.ends_with("::inner"))
         .unwrap();
     assert_eq!((plain.hedge, plain.hedge_delay_ms), (None, None));
+}
+
+/// Waits `wait` (no wait at all for zero) then answers, hedged by a delay it never reaches.
+#[retryable(
+    policy = "hedged",
+    hedge = "percentile",
+    breaker = "hedged-slow",
+    idempotent
+)]
+async fn hedged_slow(wait: Duration) -> Result<(), ApiError> {
+    if !wait.is_zero() {
+        tokio::time::sleep(wait).await;
+    }
+    Ok(())
+}
+
+/// The first attempt of a hedged round is timed for the breaker's slow-call
+/// rule from its first wait, as an unhedged attempt is: exactly on the paused
+/// clock, and not at all when it answers at its first poll.
+#[tokio::test(start_paused = true)]
+async fn a_hedged_first_attempt_is_timed_from_its_first_wait() {
+    setup();
+    let slow = || retry_runtime::breaker("hedged-slow").unwrap().metrics();
+    hedged_slow(Duration::ZERO).await.unwrap();
+    hedged_slow(ms(199)).await.unwrap();
+    assert_eq!((slow().calls, slow().slow_calls), (2, 0));
+    hedged_slow(ms(200)).await.unwrap();
+    assert_eq!((slow().calls, slow().slow_calls), (3, 1));
 }

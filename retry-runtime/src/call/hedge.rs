@@ -38,8 +38,9 @@
 //! the call's future holds one `Sleep`, not one per attempt.
 //!
 //! **Clock.** The clock is read when the first attempt first returns
-//! `Pending`: the hedge timer starts then, and a percentile delay measures
-//! latency from then. An attempt ready at its first poll reads no clock and
+//! `Pending`: the hedge timer starts then, a percentile delay measures
+//! latency from then, and so does a breaker that times slow calls (as for an
+//! unhedged attempt, see `InAttempt` in `controller.rs`). An attempt ready at its first poll reads no clock and
 //! arms no timer (its latency is recorded as zero). An attempt's timeout runs
 //! from its start (the clock is read then only under an `attempt_timeout`).
 //!
@@ -169,7 +170,9 @@ impl Controller {
             // Nested single attempt (or no hedge resolved): one attempt.
             _ => return self.attempt(pin!(make()), classify, reject, describe).await,
         };
-        if let Err(refused) = self.admit(false) {
+        // The first attempt is timed from its first wait, like an unhedged one
+        // (stamped below, where the round starts).
+        if let Err(refused) = self.admit(true) {
             tokio::task::coop::consume_budget().await;
             return ControlFlow::Break(F::Output::from_err(reject(refused)));
         }
@@ -246,6 +249,9 @@ impl Controller {
                     let now = Instant::now();
                     round_start = Some(now);
                     tick_at = hedging.delay().map(|delay| now + delay);
+                    if let Some(permit) = first_meta.as_mut().and_then(|m| m.permit.as_mut()) {
+                        permit.waited_from(now);
+                    }
                 }
                 // The timer is set to the earliest thing to happen.
                 let mut next = tick_at;
