@@ -52,10 +52,13 @@ pub struct BreakerSettings {
     pub window: Window,
     /// The breaker opens when at least this fraction of recorded calls failed (0.0..=1.0).
     pub failure_rate_threshold: f64,
-    /// A call that takes at least this long counts as slow.
+    /// A call that takes at least this long counts as slow: an async attempt
+    /// from its first wait to its end (one that answers at its first poll
+    /// reads no clock and is not slow), a sync attempt from its start (see the
+    /// guide's [How a call runs](crate::guide::how_a_call_runs)).
     /// [`BreakerSettings::NO_SLOW_CALLS`] (`"none"` in a config file) turns
     /// slow-call detection off, and with it the two clock reads per attempt
-    /// that timing costs.
+    /// that waits.
     pub slow_call_duration: Duration,
     /// The breaker opens when at least this fraction of recorded calls were slow (0.0..=1.0).
     pub slow_call_rate_threshold: f64,
