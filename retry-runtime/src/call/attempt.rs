@@ -107,7 +107,7 @@ pub(crate) struct Running {
 impl Running {
     /// An attempt of the call at `call_site`, with its `retry.attempt` span
     /// (level `DEBUG`, target `retry_runtime`), child of the current span.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn new(call_site: &'static str, attempt: Attempt) -> Running {
         let span = tracing::debug_span!(
             target: "retry_runtime",

@@ -169,7 +169,7 @@ impl Controller {
     /// Starts a call: takes the call site's cached settings, deposits into its
     /// budget, notes whether it runs inside another call's attempt, and reads
     /// the clock only if the policy has a deadline.
-    #[inline]
+    #[inline(always)]
     #[must_use]
     pub fn start(site: &'static CallSite) -> Self {
         let resolved = site.resolve();
@@ -227,7 +227,7 @@ impl Controller {
     /// Before an attempt: counts it and, for the first, asks the breaker (a
     /// retry's permit was taken after its backoff sleep). `Err` when the
     /// breaker refuses the call. `first_wait`: see [`acquire`](Self::acquire).
-    #[inline]
+    #[inline(always)]
     pub(super) fn admit(&mut self, first_wait: bool) -> Result<(), Rejected> {
         self.attempts += 1;
         self.resolved.metrics.attempt();
