@@ -154,7 +154,7 @@ impl<F: Future> Future for InAttempt<'_, F> {
 
 /// Polls an attempt inside its [`AttemptScope`] and its span, with
 /// [`current_attempt`](crate::current_attempt) set (hedged attempts too).
-#[inline]
+#[inline(always)]
 pub(super) fn poll_in_attempt<F: Future>(
     attempt: Pin<&mut F>,
     running: &Running,

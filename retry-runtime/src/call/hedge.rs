@@ -184,30 +184,42 @@ impl Controller {
             deadline: limit.map(|limit| Instant::now() + limit),
             started: hedge.then(Instant::now),
         };
+        // The round's first attempt, polled once as an unhedged attempt would
+        // be: one that answers at its first poll needs no clock, no timer, no
+        // slots, and its `Meta` is never built (its permit stays in `self`).
+        let running = Running::new(name, Attempt::new(self.attempts, false));
+        // An attempt's timeout runs from its start.
+        let deadline = limit.map(|limit| Instant::now() + limit);
         let mut first = pin!(Some(make()));
-        let mut first_meta = Some(meta(self.attempts, false, self.permit.take()));
-        // An attempt that answers at its first poll needs no clock, no timer
-        // and no slots: decided here, as an unhedged attempt would be.
         let polled = poll_fn(|cx| {
-            Poll::Ready(match (first.as_mut().as_pin_mut(), &first_meta) {
-                (Some(attempt), Some(m)) => poll_in_attempt(attempt, &m.running, cx),
-                _ => Poll::Pending,
+            Poll::Ready(match first.as_mut().as_pin_mut() {
+                Some(attempt) => poll_in_attempt(attempt, &running, cx),
+                None => Poll::Pending,
             })
         })
         .await;
         if let Poll::Ready(output) = polled {
             first.set(None);
-            if let Some(m) = first_meta.take() {
-                return match output.into_result() {
-                    Ok(value) => self.won(&hedging, m, Duration::ZERO, value),
-                    Err(error) => {
-                        let verdict = classify(&error).into();
-                        self.permit = m.permit;
-                        self.failed(error, verdict, describe)
+            drop(running);
+            return match output.into_result() {
+                Ok(value) => {
+                    if let Some(percentile) = hedging.percentile {
+                        hedging.latency.record(Duration::ZERO, percentile);
                     }
-                };
-            }
+                    self.succeeded(value)
+                }
+                Err(error) => {
+                    let verdict = classify(&error).into();
+                    self.failed(error, verdict, describe)
+                }
+            };
         }
+        let mut first_meta = Some(Meta {
+            running,
+            permit: self.permit.take(),
+            deadline,
+            started: None,
+        });
         let mut hedges: Option<Pin<Box<[Slot<F>]>>> = None;
         // One timer for the round: the next hedge or the earliest timeout.
         let mut timer = pin!(None::<tokio::time::Sleep>);
