@@ -11,7 +11,7 @@
 use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -21,6 +21,9 @@ thread_local! {
     static OFFSET: Cell<Duration> = const { Cell::new(Duration::ZERO) };
     /// Whether a [`ManualClock`] drives this thread, and the sleeps it took.
     static MANUAL: RefCell<Option<Vec<Duration>>> = const { RefCell::new(None) };
+    /// Whether a [`ManualClock`] drives this thread (`MANUAL` is `Some`), in
+    /// a plain flag for the call path: see [`manual_in_use`].
+    static MANUAL_ON: Cell<bool> = const { Cell::new(false) };
 }
 
 /// How far a [`ManualClock`] may move its thread ahead, in all: about 100
@@ -44,16 +47,12 @@ pub(crate) fn now() -> Instant {
     base.checked_add(offset).unwrap_or(base)
 }
 
-/// How many [`ManualClock`]s live, on any thread.
-static MANUAL_CLOCKS: AtomicUsize = AtomicUsize::new(0);
-
-/// Whether a [`ManualClock`] lives on some thread: its `advance` moves time
-/// without a wait, so while one lives the breaker times every attempt from its
-/// start (see `Breaker::start_timing`). One relaxed load of a line that is
-/// written only when a clock starts or stops.
+/// Whether a [`ManualClock`] drives this thread: its `advance` moves time
+/// without a wait, so on such a thread the breaker times every attempt from
+/// its start (see `Breaker::start_timing`). One thread-local read.
 #[inline]
 pub(crate) fn manual_in_use() -> bool {
-    MANUAL_CLOCKS.load(Ordering::Relaxed) != 0
+    MANUAL_ON.with(Cell::get)
 }
 
 /// This thread's [`ManualClock`] offset, added to `Instant::now()` by [`now`].
@@ -206,7 +205,7 @@ impl ManualClock {
     pub fn start() -> ManualClock {
         let offset = OFFSET.with(Cell::get);
         let sleeps = MANUAL.with(|m| m.borrow_mut().replace(Vec::new()));
-        MANUAL_CLOCKS.fetch_add(1, Ordering::Relaxed);
+        MANUAL_ON.with(|on| on.set(true));
         ManualClock {
             previous: (offset, sleeps),
             started_at: offset,
@@ -247,8 +246,8 @@ impl Drop for ManualClock {
     fn drop(&mut self) {
         let (offset, sleeps) = std::mem::take(&mut self.previous);
         OFFSET.with(|o| o.set(offset));
+        MANUAL_ON.with(|on| on.set(sleeps.is_some()));
         MANUAL.with(|m| *m.borrow_mut() = sleeps);
-        MANUAL_CLOCKS.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

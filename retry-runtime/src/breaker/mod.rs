@@ -328,9 +328,9 @@ impl Breaker {
     /// when the caller already read the clock in the same poll, saves a read.
     /// `first_wait` (async attempts) times the attempt from its first wait
     /// instead, read by the caller then ([`Permit::waited_from`]), so that an
-    /// attempt that answers at once reads no clock; except while a
-    /// [`ManualClock`](crate::ManualClock) lives, since its `advance` moves time
-    /// without a wait.
+    /// attempt that answers at once reads no clock; except on a thread that a
+    /// [`ManualClock`](crate::ManualClock) drives, since its `advance` moves
+    /// time without a wait.
     #[inline]
     fn start_timing(&self, now: Option<Instant>, first_wait: bool) -> Timing {
         if self.settings.slow_call_duration == BreakerSettings::NO_SLOW_CALLS {
