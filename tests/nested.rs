@@ -230,3 +230,84 @@ fn a_task_spawned_inside_a_sync_attempt_is_not_nested() {
         "awaited in the attempt: nested"
     );
 }
+
+/// What `current_attempt` says in an inner call's body, then in the outer
+/// body once the inner call returned.
+#[retryable(policy = "three")]
+async fn inner_sees() -> io::Result<Option<retry_runtime::Attempt>> {
+    tokio::task::yield_now().await;
+    Ok(retry_runtime::current_attempt())
+}
+
+#[retryable(policy = "three")]
+async fn outer_sees(
+    runs: &AtomicU32,
+) -> io::Result<(
+    Option<retry_runtime::Attempt>,
+    Option<retry_runtime::Attempt>,
+    Option<retry_runtime::Attempt>,
+)> {
+    let run = runs.fetch_add(1, Ordering::SeqCst) + 1;
+    let before = retry_runtime::current_attempt();
+    let inner = inner_sees().await?;
+    let after = retry_runtime::current_attempt();
+    if run == 1 {
+        return Err(io::ErrorKind::ConnectionReset.into());
+    }
+    Ok((before, inner, after))
+}
+
+/// The current attempt is the innermost one being polled, and is put back
+/// when an inner call returns, between polls (the inner body waits once),
+/// and when a call ends: the attempt the thread-local points to is always
+/// the live one of the poll in progress.
+#[tokio::test(start_paused = true)]
+async fn the_current_attempt_is_the_innermost_and_is_restored() {
+    setup();
+    assert_eq!(retry_runtime::current_attempt(), None);
+    let runs = AtomicU32::new(0);
+    let (before, inner, after) = outer_sees(&runs).await.unwrap();
+    let number = |a: Option<retry_runtime::Attempt>| a.map(|a| a.number());
+    assert_eq!(number(before), Some(2), "the outer call's retry");
+    assert_eq!(number(inner), Some(1), "the inner call's single attempt");
+    assert_eq!(number(after), Some(2), "back to the outer attempt");
+    assert_eq!(retry_runtime::current_attempt(), None);
+}
+
+#[retryable(policy = "three")]
+fn panics_sync() -> io::Result<()> {
+    assert!(retry_runtime::current_attempt().is_some());
+    panic!("the attempt panics");
+}
+
+#[retryable(policy = "three")]
+async fn panics_async() -> io::Result<()> {
+    assert!(retry_runtime::current_attempt().is_some());
+    tokio::task::yield_now().await;
+    panic!("the attempt panics");
+}
+
+/// An attempt that panics leaves no current attempt behind, sync or async
+/// (the panic unwinds through the poll, which restores the thread-local), so
+/// the next call on the thread is neither nested nor shown a dead attempt.
+#[test]
+fn a_panicking_attempt_leaves_no_current_attempt() {
+    setup();
+    let caught = std::panic::catch_unwind(panics_sync);
+    assert!(caught.is_err());
+    assert_eq!(retry_runtime::current_attempt(), None);
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        runtime.block_on(panics_async())
+    }));
+    assert!(caught.is_err());
+    assert_eq!(retry_runtime::current_attempt(), None);
+    // A call after it on the same thread makes all its attempts: not nested.
+    let bottom = AtomicU32::new(0);
+    runtime.block_on(async { inner(&bottom).await.unwrap_err() });
+    assert_eq!(bottom.load(Ordering::SeqCst), 3);
+}

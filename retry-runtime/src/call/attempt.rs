@@ -74,8 +74,35 @@ impl Attempt {
 }
 
 thread_local! {
-    /// The attempt being polled (or run, for sync calls) on this thread.
-    static CURRENT: Cell<Option<Attempt>> = const { Cell::new(None) };
+    /// The attempt being polled (or run, for sync calls) on this thread: the
+    /// [`Running`] of the innermost live [`Entered`] guard, or null. One
+    /// pointer, so entering and leaving an attempt is one thread-local write
+    /// each, whatever the attempt carries.
+    static CURRENT: Cell<*const Running> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Reads the [`Running`] of the attempt being polled on this thread, if any.
+#[inline]
+fn with_current<T>(read: impl FnOnce(&Running) -> T) -> Option<T> {
+    let running = CURRENT.with(Cell::get);
+    // SAFETY: a non-null `CURRENT` was set by `Running::enter` from a
+    // `&Running` that the returned `Entered` guard borrows; the guard puts
+    // the previous value back when dropped (unwinding included), and guards
+    // nest (each is a local of the poll or sync run it covers). So while the
+    // pointer is set, the `Running` it points to is borrowed, neither moved
+    // nor dropped, and read here on the thread that set it. `Entered` is
+    // crate-private and never leaked with `mem::forget`. Tested by
+    // `tests/nested.rs`: `the_current_attempt_is_the_innermost_and_is_restored`
+    // and `a_panicking_attempt_leaves_no_current_attempt`.
+    (!running.is_null()).then(|| read(unsafe { &*running }))
+}
+
+/// The tokio task of the attempt being polled on this thread: `None` outside
+/// any attempt, `Some(None)` for an attempt outside any task. A call starting
+/// in that task is nested in it.
+#[inline]
+pub(crate) fn current_task() -> Option<Option<tokio::task::Id>> {
+    with_current(|running| running.task)
 }
 
 /// The attempt of a `#[retryable]` call whose body is running on this thread
@@ -90,7 +117,7 @@ thread_local! {
 /// ```
 #[must_use]
 pub fn current_attempt() -> Option<Attempt> {
-    CURRENT.with(Cell::get)
+    with_current(|running| running.attempt)
 }
 
 /// An attempt's identity and its span, entered around each poll (or the run
@@ -127,25 +154,22 @@ impl Running {
         self.attempt
     }
 
-    /// The tokio task the attempt runs in.
-    #[inline]
-    pub(crate) fn task(&self) -> Option<tokio::task::Id> {
-        self.task
-    }
-
-    /// Enters the span and makes this the current attempt until dropped.
+    /// Enters the span and makes this the current attempt until dropped: for
+    /// [`current_attempt`], and for nested-call detection (a call that starts
+    /// in this attempt's task is nested; a task spawned inside it is not).
     #[inline]
     pub(crate) fn enter(&self) -> Entered<'_> {
         Entered {
-            previous: CURRENT.with(|c| c.replace(Some(self.attempt))),
+            previous: CURRENT.with(|c| c.replace(self)),
             _span: self.span.enter(),
         }
     }
 }
 
 /// Restores the previous current attempt (attempts nest) and leaves the span.
+/// It borrows the [`Running`] it published, which keeps the pointer valid.
 pub(crate) struct Entered<'a> {
-    previous: Option<Attempt>,
+    previous: *const Running,
     _span: tracing::span::Entered<'a>,
 }
 

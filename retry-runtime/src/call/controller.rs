@@ -4,7 +4,6 @@
 //! the function's arguments); the controller decides, after each one, whether to
 //! return or to sleep and go again. See `examples/expanded.rs`.
 
-use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
 use std::ops::ControlFlow;
@@ -72,50 +71,19 @@ impl GiveUp {
     }
 }
 
-/// The tokio task an attempt runs in: `None` outside any task (a sync
-/// function's thread, a `block_on`'s own future).
-type Task = Option<tokio::task::Id>;
-
-thread_local! {
-    /// The attempt running on this thread right now, if any, by the task it
-    /// runs in: set while an async attempt is polled, or a sync attempt runs.
-    /// Nesting is a property of the task, not of the thread: a task spawned
-    /// inside an attempt may be polled on its thread, within its poll (a
-    /// `LocalSet` driven by `run_until`, `block_on(tokio::spawn(..))` on a
-    /// current-thread runtime), and is not nested.
-    static IN_ATTEMPT: Cell<Option<Task>> = const { Cell::new(None) };
-}
-
 /// Whether a call starting now runs inside another call's attempt: an
-/// attempt is running on this thread, in this task. Reads one thread-local
-/// on the common path (no attempt running); asks tokio for the task only
-/// when one is.
+/// attempt is being polled on this thread, in this task. Nesting is a
+/// property of the task, not of the thread: a task spawned inside an attempt
+/// may be polled on its thread, within its poll (a `LocalSet` driven by
+/// `run_until`, `block_on(tokio::spawn(..))` on a current-thread runtime),
+/// and is not nested. Reads one thread-local on the common path (no attempt
+/// running); asks tokio for the task only when one is.
 #[inline]
 fn inside_an_attempt() -> bool {
-    IN_ATTEMPT
-        .with(Cell::get)
-        .is_some_and(|task| task == tokio::task::try_id())
+    super::attempt::current_task().is_some_and(|task| task == tokio::task::try_id())
 }
 
-/// Marks this thread as inside an attempt of `task` until dropped (panics
-/// included), restoring what was there before (attempts nest).
-struct AttemptScope(Option<Task>);
-
-impl AttemptScope {
-    #[inline]
-    fn enter(task: Task) -> AttemptScope {
-        AttemptScope(IN_ATTEMPT.with(|inside| inside.replace(Some(task))))
-    }
-}
-
-impl Drop for AttemptScope {
-    #[inline]
-    fn drop(&mut self) {
-        IN_ATTEMPT.with(|inside| inside.set(self.0));
-    }
-}
-
-/// An attempt future, polled inside an [`AttemptScope`]: a `#[retryable]`
+/// An attempt future, polled as the current attempt: a `#[retryable]`
 /// call awaited in it (polled on the same task, so on the same thread, within
 /// this poll) sees that it is nested. A spawned task is another task, polled
 /// elsewhere or, on this thread, with another task id.
@@ -152,7 +120,7 @@ impl<F: Future> Future for InAttempt<'_, F> {
     }
 }
 
-/// Polls an attempt inside its [`AttemptScope`] and its span, with
+/// Polls an attempt as the current attempt (nested-call detection) and in its span, with
 /// [`current_attempt`](crate::current_attempt) set (hedged attempts too).
 #[inline(always)]
 pub(super) fn poll_in_attempt<F: Future>(
@@ -160,7 +128,6 @@ pub(super) fn poll_in_attempt<F: Future>(
     running: &Running,
     cx: &mut Context<'_>,
 ) -> Poll<F::Output> {
-    let _scope = AttemptScope::enter(running.task());
     let _entered = running.enter();
     attempt.poll(cx)
 }
@@ -358,7 +325,6 @@ impl Controller {
         }
         let outcome = {
             let running = Running::new(self.site.name(), Attempt::new(self.attempts, false));
-            let _scope = AttemptScope::enter(running.task());
             let _entered = running.enter();
             attempt()
         };
