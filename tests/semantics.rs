@@ -206,6 +206,32 @@ async fn the_deadline_counts_the_time_attempts_take() {
     assert_eq!(start.elapsed(), ms(3500));
 }
 
+/// An async call's deadline clock starts at its first wait (or its first
+/// failure, for an attempt that never waits), so that a call whose first
+/// attempt answers at once reads no clock. On the paused clock that is the
+/// call's start, unless the body moves the clock before it first waits, as
+/// this one does with `advance` (time that a blocking first poll would take):
+/// that time is not counted. The first wait is at 2 s of the paused clock;
+/// attempts fail at 2, 3, 4 and 5 s; a fifth would start at 6 s, 4 s after
+/// the first wait, past `max_elapsed = "3500ms"`.
+#[tokio::test(start_paused = true)]
+async fn an_async_call_deadline_starts_at_its_first_wait() {
+    setup();
+    let s = Script::new((1..=10).map(ApiError::Unavailable).collect());
+    #[retryable(policy = "deadline")]
+    async fn busy_first(s: &Script, first: &AtomicBool) -> Result<u32, ApiError> {
+        if !first.swap(true, Ordering::SeqCst) {
+            // Moves the paused clock by 2 s, then yields (the first wait).
+            tokio::time::advance(Duration::from_secs(2)).await;
+        }
+        s.answer()
+    }
+    let first = AtomicBool::new(false);
+    let start = Instant::now();
+    assert_eq!(busy_first(&s, &first).await, Err(ApiError::Unavailable(4)));
+    assert_eq!(start.elapsed(), ms(5000));
+}
+
 // ---- attempt timeout -------------------------------------------------------
 
 struct DropFlag<'a>(&'a AtomicBool);

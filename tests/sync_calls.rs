@@ -46,6 +46,13 @@ initial_delay = "1s"
 jitter = "none"
 max_elapsed = "2500ms"
 
+[policies.real-deadline]
+max_attempts = 10
+backoff = "constant"
+initial_delay = "0s"
+jitter = "none"
+max_elapsed = "50ms"
+
 [policies.sync-timeout-check]
 
 [policies.once]
@@ -510,4 +517,25 @@ fn async_attempts_are_timed_from_their_start_under_a_manual_clock() {
     });
     assert_eq!(slow.metrics().slow_calls, 2);
     assert_eq!(slow.state(), BreakerState::Open);
+}
+
+/// A sync attempt that blocks its thread 30 ms, on real time, then fails.
+#[retryable(policy = "real-deadline")]
+fn blocks_then_fails(runs: &AtomicU32) -> io::Result<()> {
+    runs.fetch_add(1, Ordering::SeqCst);
+    std::thread::sleep(ms(30));
+    Err(io::ErrorKind::TimedOut.into())
+}
+
+/// A sync call's deadline clock starts as the call does (an async call's
+/// starts at its first wait, which a blocking attempt never makes): after
+/// two 30 ms attempts 60 ms have passed, past `max_elapsed = "50ms"`, so
+/// there is no third. (Real time, but one-sided: a slower machine only makes
+/// the attempts longer, which cannot make a third attempt happen.)
+#[test]
+fn a_sync_call_deadline_counts_its_first_attempt() {
+    setup();
+    let runs = AtomicU32::new(0);
+    blocks_then_fails(&runs).unwrap_err();
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
 }

@@ -29,7 +29,13 @@ pub struct Controller {
     pub(super) resolved: &'static Resolved,
     /// Attempts started so far.
     pub(super) attempts: u32,
-    /// When the call started; read only when the policy has a deadline.
+    /// When the call started; read only when the policy has a deadline, and
+    /// then lazily for an async call: its clock starts when its first attempt
+    /// first waits (see [`InAttempt`]), or at its first failure if that
+    /// attempt never waited, so that a call whose first attempt answers at
+    /// once reads no clock. A sync call, and any call on a thread that a
+    /// [`ManualClock`](crate::ManualClock) drives, reads it as it starts. On
+    /// a paused tokio clock the three are the same instant.
     pub(super) started: Option<Instant>,
     /// The backoff delay (before jitter) of the previous retry.
     previous_delay: Duration,
@@ -100,8 +106,33 @@ fn inside_an_attempt() -> bool {
 struct InAttempt<'a, F> {
     attempt: Pin<&'a mut F>,
     running: Running,
-    /// The breaker's permit, if it times the attempt from its first wait.
-    first_wait: Option<&'a mut Permit>,
+    first_wait: FirstWait<'a>,
+}
+
+/// What an attempt's first wait stamps with the clock: the breaker's permit,
+/// if it times the attempt from there, and the call's start, if the policy
+/// has a deadline and the call's clock has not started (see
+/// [`Controller::started`]).
+struct FirstWait<'a> {
+    permit: Option<&'a mut Permit>,
+    call: Option<&'a mut Option<Instant>>,
+}
+
+impl FirstWait<'_> {
+    /// The attempt returned `Pending`: one clock read, if anything waits for it.
+    #[inline]
+    fn stamp(&mut self) {
+        if self.permit.is_none() && self.call.is_none() {
+            return;
+        }
+        let now = crate::clock::now();
+        if let Some(permit) = self.permit.take() {
+            permit.waited_from(now);
+        }
+        if let Some(call) = self.call.take() {
+            *call = Some(now);
+        }
+    }
 }
 
 impl<F: Future> Future for InAttempt<'_, F> {
@@ -111,10 +142,8 @@ impl<F: Future> Future for InAttempt<'_, F> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = &mut *self;
         let poll = poll_in_attempt(this.attempt.as_mut(), &this.running, cx);
-        if poll.is_pending()
-            && let Some(permit) = this.first_wait.take()
-        {
-            permit.waited_from(crate::clock::now());
+        if poll.is_pending() {
+            this.first_wait.stamp();
         }
         poll
     }
@@ -146,10 +175,7 @@ impl Controller {
             site,
             resolved,
             attempts: 0,
-            started: resolved
-                .policy
-                .max_elapsed
-                .is_some()
+            started: (resolved.policy.max_elapsed.is_some() && crate::clock::manual_in_use())
                 .then(crate::clock::now),
             previous_delay: Duration::ZERO,
             permit: None,
@@ -201,8 +227,8 @@ impl Controller {
         // The permit lives in the controller, not across the await as a local:
         // a dropped call drops it with the controller.
         if self.attempts == 1 {
-            // `started` was read (if the policy has a deadline) in this same poll:
-            // the breaker can time the attempt from it.
+            // `started`, if read, was read in this same poll: the breaker can
+            // time the attempt from it.
             let now = self.started;
             match self.acquire(now, first_wait) {
                 None => {}
@@ -276,10 +302,18 @@ impl Controller {
             return ControlFlow::Break(F::Output::from_err(reject(refused)));
         }
         let running = Running::new(self.site.name(), Attempt::new(self.attempts, false));
+        let deadline = self.resolved.policy.max_elapsed.is_some();
         let attempt = InAttempt {
             attempt,
             running,
-            first_wait: self.permit.as_mut().filter(|p| p.times_first_wait()),
+            first_wait: FirstWait {
+                permit: self.permit.as_mut().filter(|p| p.times_first_wait()),
+                call: if deadline && self.started.is_none() {
+                    Some(&mut self.started)
+                } else {
+                    None
+                },
+            },
         };
         let outcome = match self.resolved.policy.attempt_timeout {
             None => attempt.await.into_result(),
@@ -320,6 +354,14 @@ impl Controller {
         R: FnOnce(Rejected) -> E,
         D: for<'e> Fn(&'e E) -> Shown<'e>,
     {
+        // A sync call's clock starts as it does (its attempt blocks: there
+        // is no first wait to start it later).
+        if self.attempts == 0
+            && self.resolved.policy.max_elapsed.is_some()
+            && self.started.is_none()
+        {
+            self.started = Some(crate::clock::now());
+        }
         if let Err(refused) = self.admit(false) {
             return ControlFlow::Break(O::from_err(reject(refused)));
         }
@@ -539,9 +581,10 @@ impl Controller {
         };
         // No sleep, and no attempt whose timeout is known, may end past the
         // deadline: with an `attempt_timeout`, the next attempt must fit whole.
-        if let (Some(started), Some(limit)) = (self.started, policy.max_elapsed)
-            && crate::clock::now()
-                .saturating_duration_since(started)
+        if let Some(limit) = policy.max_elapsed
+            && let now = crate::clock::now()
+            && now
+                .saturating_duration_since(*self.started.get_or_insert(now))
                 .saturating_add(delay)
                 .saturating_add(policy.attempt_timeout.unwrap_or(Duration::ZERO))
                 > limit

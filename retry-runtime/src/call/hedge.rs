@@ -326,6 +326,11 @@ impl Controller {
                 Poll::Pending
             })
             .await;
+            // A deadline's clock starts at the first attempt's first wait,
+            // as for an unhedged call (see `Controller::started`).
+            if self.started.is_none() && self.resolved.policy.max_elapsed.is_some() {
+                self.started = round_start;
+            }
             let (ended, output) = match event {
                 Event::Tick => {
                     if in_flight < capacity && hedging_on {
@@ -433,9 +438,10 @@ impl Controller {
         if self.attempts >= policy.max_attempts {
             return refused(self, NoHedge::Attempts);
         }
-        if let (Some(started), Some(limit)) = (self.started, policy.max_elapsed)
-            && crate::clock::now()
-                .saturating_duration_since(started)
+        if let Some(limit) = policy.max_elapsed
+            && let now = crate::clock::now()
+            && now
+                .saturating_duration_since(*self.started.get_or_insert(now))
                 .saturating_add(policy.attempt_timeout.unwrap_or(Duration::ZERO))
                 > limit
         {
