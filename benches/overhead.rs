@@ -640,6 +640,7 @@ fn probe() -> bool {
         "plain" => op,
         "policy" => policy_only,
         "breaker_budget" => with_breaker_and_budget,
+        "deadline_breaker_budget" => with_deadline_breaker_and_budget,
         "untimed_breaker_budget" => with_untimed_breaker_and_budget,
         "keyed_breaker_budget" => |i| keyed_breaker_and_budget(host(i), i),
         "keyed_untimed_breaker_budget" => |i| keyed_untimed_breaker_and_budget(host(i), i),
