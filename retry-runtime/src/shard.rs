@@ -84,7 +84,7 @@ impl Drop for Claim {
 
 /// The calling thread's shard: its own, or [`SHARED`].
 #[inline]
-fn shard() -> usize {
+pub(crate) fn shard() -> usize {
     thread_local! {
         static CLAIM: Claim = Claim(POOL.take());
     }

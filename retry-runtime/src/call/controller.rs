@@ -9,13 +9,13 @@ use std::fmt;
 use std::future::Future;
 use std::ops::ControlFlow;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use super::attempt::{Attempt, Running};
+use crate::breaker::keyed::Instance;
 use crate::breaker::{Breaker, Outcome, Permit};
 pub use crate::classify::Verdict;
 use crate::registry::{CallSite, Resolved};
@@ -40,8 +40,8 @@ pub struct Controller {
     /// one attempt, the outer call retries.
     pub(super) single: bool,
     /// The call's keyed breaker instance (`breaker_key`), used instead of the
-    /// named breaker; held for the whole call, so eviction cannot free it.
-    keyed: Option<Arc<Breaker>>,
+    /// named breaker, as long as eviction has not given it to another key.
+    keyed: Option<Instance>,
 }
 
 /// Why a call stopped retrying and returned an error.
@@ -189,7 +189,7 @@ impl Controller {
     pub(super) fn acquire(&self, now: Option<Instant>) -> Option<Option<Permit>> {
         match &self.keyed {
             None => self.resolved.breaker.map(|b| b.acquire(now)),
-            Some(keyed) => Some(keyed.acquire_keyed(now)),
+            Some(keyed) => Some(keyed.acquire(now)),
         }
     }
 
@@ -198,7 +198,7 @@ impl Controller {
     pub(super) fn breaker(&self) -> Option<&Breaker> {
         match &self.keyed {
             None => self.resolved.breaker,
-            Some(keyed) => Some(keyed),
+            Some(keyed) => keyed.breaker(),
         }
     }
 
@@ -221,24 +221,23 @@ impl Controller {
                 Some(None) => {
                     let breaker = self.site.breaker().unwrap_or_default();
                     self.resolved.metrics.rejected();
-                    let key = self.keyed.as_ref().and_then(|k| k.key()).map(|k| &**k);
+                    let key = self.keyed.as_ref().and_then(Instance::key);
                     // A storm of rejections: one DEBUG per interval, the rest at TRACE.
                     match self.site.quiet().rejections.note() {
                         Some(repeated) => tracing::debug!(
                             call_site = self.site.name(),
                             breaker,
-                            key,
+                            key = key.as_deref(),
                             repeated,
                             "circuit breaker open: call rejected"
                         ),
                         None => tracing::trace!(
                             call_site = self.site.name(),
                             breaker,
-                            key,
+                            key = key.as_deref(),
                             "circuit breaker open: call rejected (repeated)"
                         ),
                     }
-                    let key = self.keyed.as_ref().and_then(|k| k.key()).cloned();
                     return Err(Rejected::BreakerOpen { breaker, key });
                 }
             }
