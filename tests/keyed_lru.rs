@@ -6,6 +6,8 @@
 
 mod support;
 
+use support::live_keys;
+
 use std::collections::HashSet;
 use std::io;
 use std::sync::Arc;
@@ -59,16 +61,6 @@ async fn three_workers(key: &str) -> io::Result<()> {
 fn three_threads(key: &str) -> io::Result<()> {
     let _ = key;
     Ok(())
-}
-
-/// The keys of `name`'s live instances, sorted, from the snapshot.
-fn live_keys(name: &str) -> Vec<String> {
-    retry_runtime::snapshot()
-        .breakers
-        .into_iter()
-        .filter(|b| b.name == name)
-        .filter_map(|b| b.key)
-        .collect()
 }
 
 /// Calls (or hits) in order, and the keys live after each step, sorted.
