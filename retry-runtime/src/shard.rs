@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub(crate) const SHARDS: usize = 16;
 
 /// The shard of threads that could not get one of their own.
-const SHARED: usize = SHARDS - 1;
+pub(crate) const SHARED: usize = SHARDS - 1;
 
 /// One cache line per value, so two threads' writes never share a line.
 #[derive(Debug, Default)]

@@ -71,7 +71,7 @@ pub(crate) struct KeyedBreakers {
     seed: (u64, u64),
     /// Key text → the slot holding its instance. Read without a lock; written
     /// under `table`'s.
-    index: papaya::HashMap<Stored, Entry, BuildHasherDefault<Prehashed>>,
+    index: papaya::HashMap<Stored, Instance, BuildHasherDefault<Prehashed>>,
     table: Mutex<Table>,
 }
 
@@ -109,19 +109,66 @@ pub(crate) struct Slot {
     breaker: Breaker,
 }
 
-/// What the index holds for a key: its slot, and the slot's generation
-/// when it took the key.
+/// A call's keyed instance, as the index holds it: its slot, and the
+/// slot's generation when it took the key. The instance is the call's as
+/// long as the slot's generation is still this one.
 #[derive(Clone, Copy)]
-pub(crate) struct Entry {
+pub(crate) struct Instance {
     slot: &'static Slot,
     generation: u64,
 }
 
-impl Entry {
-    /// Whether the slot still holds the key this entry was made for.
+impl Instance {
+    /// Whether the slot still holds the key this instance was made for.
     #[inline]
     fn current(self) -> bool {
         self.slot.generation.load(Ordering::Acquire) == self.generation
+    }
+
+    /// The instance, unless its key was evicted and its slot reused since the
+    /// call looked it up (then the call has no instance: it records nothing).
+    #[inline]
+    pub(crate) fn breaker(&self) -> Option<&'static Breaker> {
+        self.current().then_some(&self.slot.breaker)
+    }
+
+    /// A permit from the instance, `None` when it refuses. An instance
+    /// evicted since the lookup admits, as its key's fresh instance would,
+    /// with nothing to record.
+    #[inline]
+    pub(crate) fn acquire(&self, now: Option<Instant>) -> Option<Permit> {
+        if !self.current() {
+            return Some(Permit::Disabled);
+        }
+        let permit = self.slot.breaker.acquire(now);
+        if permit.is_none() && !self.current() {
+            return Some(Permit::Disabled);
+        }
+        permit
+    }
+
+    /// The key's text (the short form of a long key), for events and
+    /// [`Rejected::BreakerOpen`](crate::Rejected::BreakerOpen).
+    pub(crate) fn key(&self) -> Option<Arc<str>> {
+        self.slot.breaker.key()
+    }
+
+    /// What a call gets from a retired table (an `install` is changing the
+    /// name's settings while it starts): an instance that is no longer
+    /// current, so the call is let through and records nothing, as a call
+    /// on an instance evicted under it.
+    fn retired() -> Instance {
+        static SPARE: OnceLock<&'static Slot> = OnceLock::new();
+        let slot = *SPARE.get_or_init(|| {
+            Box::leak(Box::new(Slot {
+                generation: AtomicU64::new(0),
+                breaker: Breaker::new("", BreakerSettings::DEFAULT),
+            }))
+        });
+        Instance {
+            slot,
+            generation: u64::MAX,
+        }
     }
 }
 
@@ -163,63 +210,6 @@ impl<K: LookupKey + ?Sized> papaya::Equivalent<Stored> for Probe<'_, K> {
     #[inline]
     fn equivalent(&self, stored: &Stored) -> bool {
         self.hash == stored.hash && self.key.is(&stored.text)
-    }
-}
-
-/// A call's keyed instance.
-pub(crate) enum Instance {
-    /// The instance in its slot, as long as the slot's generation is this entry's.
-    Slot(Entry),
-    /// An instance of its own, for a call that found the table retired (an
-    /// `install` was changing the name's settings).
-    Detached(Arc<Breaker>),
-}
-
-impl Instance {
-    /// The instance, unless its key was evicted and its slot reused since the
-    /// call looked it up (then the call has no instance: it records nothing).
-    #[inline]
-    pub(crate) fn breaker(&self) -> Option<&Breaker> {
-        match self {
-            Instance::Slot(entry) => entry.current().then_some(&entry.slot.breaker),
-            Instance::Detached(breaker) => Some(breaker),
-        }
-    }
-
-    /// A permit from the instance, `None` when it refuses. An instance
-    /// evicted since the lookup admits, as its key's fresh instance would,
-    /// with nothing to record.
-    #[inline]
-    pub(crate) fn acquire(&self, now: Option<Instant>) -> Option<Permit> {
-        match self {
-            Instance::Slot(entry) => {
-                if !entry.current() {
-                    return Some(Permit::Disabled);
-                }
-                match entry.slot.breaker.acquire(now) {
-                    None if !entry.current() => Some(Permit::Disabled),
-                    permit => permit,
-                }
-            }
-            Instance::Detached(breaker) => breaker.acquire_keyed(now),
-        }
-    }
-
-    /// The key's text (the short form of a long key), for events and
-    /// [`Rejected::BreakerOpen`](crate::Rejected::BreakerOpen).
-    pub(crate) fn key(&self) -> Option<Arc<str>> {
-        match self {
-            Instance::Slot(entry) => entry.slot.breaker.key(),
-            Instance::Detached(breaker) => breaker.key(),
-        }
-    }
-
-    /// The instance for a handle: it reads the slot of the moment.
-    fn into_ref(self) -> BreakerRef {
-        match self {
-            Instance::Slot(entry) => BreakerRef::Static(&entry.slot.breaker),
-            Instance::Detached(breaker) => BreakerRef::Keyed(breaker),
-        }
     }
 }
 
@@ -273,7 +263,7 @@ impl KeyedBreakers {
 
     /// The live entry of the key with `hash`, read without a lock.
     #[inline]
-    fn find<K: LookupKey + ?Sized>(&self, hash: u64, key: &K) -> Option<Entry> {
+    fn find<K: LookupKey + ?Sized>(&self, hash: u64, key: &K) -> Option<Instance> {
         let entry = *self.index.pin().get(&Probe { hash, key })?;
         // The index may have handed out the entry of a key being evicted.
         entry.current().then_some(entry)
@@ -287,7 +277,7 @@ impl KeyedBreakers {
         let hash = self.hash_of(key);
         if let Some(entry) = self.find(hash, key) {
             entry.slot.breaker.touch(stamp());
-            return Instance::Slot(entry);
+            return entry;
         }
         self.miss(hash, key)
     }
@@ -296,15 +286,21 @@ impl KeyedBreakers {
     fn miss<K: LookupKey + ?Sized>(&self, hash: u64, key: &K) -> Instance {
         let mut table = self.lock();
         if table.retired {
-            drop(table);
-            return Instance::Detached(Arc::new(self.instance(key)));
+            return Instance::retired();
         }
-        Instance::Slot(self.get_locked(&mut table, hash, key))
+        self.get_locked(&mut table, hash, key)
     }
 
-    /// The instance for `key` as a handle sees it (created if new).
+    /// The instance for `key` as a handle sees it (created if new): from a
+    /// retired table, one of its own.
     pub(crate) fn get_ref<K: LookupKey + ?Sized>(&self, key: &K) -> BreakerRef {
-        self.get(key).into_ref()
+        let hash = self.hash_of(key);
+        let mut table = self.lock();
+        if table.retired {
+            drop(table);
+            return BreakerRef::Keyed(Arc::new(self.instance(key)));
+        }
+        BreakerRef::Static(&self.get_locked(&mut table, hash, key).slot.breaker)
     }
 
     /// Sets the state of `key`'s instance by hand (creating it), under the
@@ -330,7 +326,7 @@ impl KeyedBreakers {
         table: &mut MutexGuard<'_, Table>,
         hash: u64,
         key: &K,
-    ) -> Entry {
+    ) -> Instance {
         // Under the lock, the index holds exactly the live slots.
         if let Some(entry) = self.find(hash, key) {
             entry.slot.breaker.touch(stamp());
@@ -364,7 +360,7 @@ impl KeyedBreakers {
         let slot = table.slots[at as usize];
         let now = stamp();
         slot.breaker.touch(now);
-        let entry = Entry {
+        let entry = Instance {
             slot,
             generation: slot.generation.load(Ordering::Relaxed),
         };
@@ -546,10 +542,7 @@ mod tests {
     }
 
     fn slot_of(instance: &Instance) -> *const Slot {
-        match instance {
-            Instance::Slot(entry) => entry.slot,
-            Instance::Detached(_) => std::ptr::null(),
-        }
+        instance.slot
     }
 
     fn keys(set: &KeyedBreakers) -> Vec<String> {
@@ -696,7 +689,13 @@ mod tests {
         set.retire();
         assert_eq!(set.live(), 0);
         assert!(held.iter().all(|i| i.breaker().is_none()));
-        assert!(matches!(set.get("late"), Instance::Detached(_)));
+        let late = set.get("late");
+        assert!(
+            late.breaker().is_none(),
+            "not current: admits, records nothing"
+        );
+        assert!(matches!(late.acquire(None), Some(Permit::Disabled)));
+        assert!(matches!(set.get_ref("late"), BreakerRef::Keyed(_)));
         set.revive();
         for i in 10..20 {
             set.get(&*i.to_string());

@@ -121,9 +121,16 @@ const LINES: usize = 4;
 /// What the threads of one line write at each call of a keyed instance.
 #[derive(Default)]
 struct Line {
-    /// Attempts recorded (an atomic add: threads whose shards share the line
-    /// may add at once; uncontended, it stays in the thread's core).
-    calls: AtomicU64,
+    /// The shard (plus one) of the thread that counts in `own`; 0 until one
+    /// claims it. Claimed once and kept: a shard has one live thread at a
+    /// time, and the next thread to get it inherits the claim.
+    owner: AtomicU64,
+    /// Attempts recorded by the owner: a plain load and store (it is the only
+    /// writer), no locked instruction.
+    own: AtomicU64,
+    /// Attempts recorded by the other threads of the line (an atomic add:
+    /// they may add at once).
+    shared: AtomicU64,
     /// The timestamp of the last lookup that found the instance (see
     /// [`keyed`]): stored, not compared, so of two threads of one line
     /// hitting the key at the same moment either may win.
@@ -136,9 +143,23 @@ impl CallCount {
         match self {
             CallCount::Sharded(shards) => shards.add(1),
             CallCount::Lines(lines) => {
-                lines[crate::shard::shard() % LINES]
-                    .calls
-                    .fetch_add(1, Ordering::Relaxed);
+                let shard = crate::shard::shard();
+                let line = &lines[shard % LINES];
+                let me = shard as u64 + 1;
+                let owner = line.owner.load(Ordering::Relaxed);
+                if shard != crate::shard::SHARED
+                    && (owner == me
+                        || owner == 0
+                            && line
+                                .owner
+                                .compare_exchange(0, me, Ordering::Relaxed, Ordering::Relaxed)
+                                .is_ok())
+                {
+                    line.own
+                        .store(line.own.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+                } else {
+                    line.shared.fetch_add(1, Ordering::Relaxed);
+                }
             }
         }
     }
@@ -148,7 +169,11 @@ impl CallCount {
             CallCount::Sharded(shards) => shards.sum(),
             CallCount::Lines(lines) => lines
                 .iter()
-                .map(|line| line.calls.load(Ordering::Relaxed))
+                .map(|line| {
+                    line.own
+                        .load(Ordering::Relaxed)
+                        .wrapping_add(line.shared.load(Ordering::Relaxed))
+                })
                 .fold(0, u64::wrapping_add),
         }
     }
@@ -401,13 +426,6 @@ impl Breaker {
     #[inline]
     pub(crate) fn acquire(&'static self, now: Option<Instant>) -> Option<Permit> {
         self.acquire_as(now, || BreakerRef::Static(self))
-    }
-
-    /// [`acquire`](Self::acquire) for a keyed instance: a trial permit holds
-    /// a reference count on it.
-    #[inline]
-    pub(crate) fn acquire_keyed(self: &Arc<Self>, now: Option<Instant>) -> Option<Permit> {
-        self.acquire_as(now, || BreakerRef::Keyed(Arc::clone(self)))
     }
 
     /// The closed path is one atomic load; `this` is called only for a trial permit.
