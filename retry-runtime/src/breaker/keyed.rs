@@ -73,6 +73,9 @@ pub(crate) struct KeyedBreakers {
     /// under `table`'s.
     index: papaya::HashMap<Stored, Instance, BuildHasherDefault<Prehashed>>,
     table: Mutex<Table>,
+    /// The hit timestamps' clock (see [`clock`]): a copy, read without the
+    /// process-wide cell's check.
+    clock: quanta::Clock,
 }
 
 /// Every slot this table ever made, which are live and in what order of use.
@@ -213,15 +216,14 @@ impl<K: LookupKey + ?Sized> papaya::Equivalent<Stored> for Probe<'_, K> {
     }
 }
 
-/// The timestamp of a hit: the time-stamp counter where quanta finds one
-/// invariant (one read, a few ns, ordered across cores), else the monotonic
-/// clock. Never tokio's clock: LRU order is not a timing rule, and a paused
-/// clock would stamp every hit alike.
-#[inline]
-fn stamp() -> u64 {
-    clock().raw()
-}
-
+/// The clock of hit timestamps: [`quanta::Clock::raw`], the time-stamp
+/// counter where CPUID reports it invariant (one `rdtsc`, about 3 ns in a
+/// call; the kernel keeps the cores' counters in step, so a stamp taken on
+/// one core after a stamp taken on another is larger, but for a skew of a
+/// few ns between hits that close, whose order no caller can see), else the
+/// monotonic clock. Never tokio's clock: LRU order is not a timing rule, and
+/// a paused clock would stamp every hit alike. Made once per process (its
+/// calibration takes about 10 ms), when the first keyed table is.
 fn clock() -> &'static quanta::Clock {
     static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();
     CLOCK.get_or_init(quanta::Clock::new)
@@ -229,9 +231,8 @@ fn clock() -> &'static quanta::Clock {
 
 impl KeyedBreakers {
     pub(crate) fn new(name: &str, settings: BreakerSettings) -> KeyedBreakers {
-        // Calibrated here (once per process, about 10 ms), not on a call.
-        let _ = clock();
         KeyedBreakers {
+            clock: clock().clone(),
             name: Arc::from(name),
             settings,
             seed: {
@@ -246,6 +247,12 @@ impl KeyedBreakers {
 
     pub(crate) fn settings(&self) -> &BreakerSettings {
         &self.settings
+    }
+
+    /// A hit's timestamp.
+    #[inline]
+    fn stamp(&self) -> u64 {
+        self.clock.raw()
     }
 
     fn lock(&self) -> MutexGuard<'_, Table> {
@@ -276,7 +283,7 @@ impl KeyedBreakers {
     pub(crate) fn get<K: LookupKey + ?Sized>(&self, key: &K) -> Instance {
         let hash = self.hash_of(key);
         if let Some(entry) = self.find(hash, key) {
-            entry.slot.breaker.touch(stamp());
+            entry.slot.breaker.touch(self.stamp());
             return entry;
         }
         self.miss(hash, key)
@@ -329,7 +336,7 @@ impl KeyedBreakers {
     ) -> Instance {
         // Under the lock, the index holds exactly the live slots.
         if let Some(entry) = self.find(hash, key) {
-            entry.slot.breaker.touch(stamp());
+            entry.slot.breaker.touch(self.stamp());
             return entry;
         }
         let max = usize::try_from(self.settings.max_keys).unwrap_or(usize::MAX);
@@ -358,7 +365,7 @@ impl KeyedBreakers {
             }
         };
         let slot = table.slots[at as usize];
-        let now = stamp();
+        let now = self.stamp();
         slot.breaker.touch(now);
         let entry = Instance {
             slot,
