@@ -689,6 +689,40 @@ mod tests {
         assert_eq!(set.lock().slots.len(), 1);
     }
 
+    /// More threads than shards record on one instance, twice over (the
+    /// second round's threads inherit the first's shards, and with them the
+    /// lines' owner claims): no call is lost, whether a thread counted as a
+    /// line's owner or with the others.
+    #[test]
+    fn calls_from_many_threads_on_one_instance_are_all_counted() {
+        use crate::breaker::Outcome;
+        use crate::shard::SHARDS;
+        let set = lru(10);
+        let instance = set.get("k");
+        for _round in 0..2 {
+            std::thread::scope(|s| {
+                for _ in 0..2 * SHARDS {
+                    s.spawn(|| {
+                        for _ in 0..1_000 {
+                            set.get("k");
+                            let breaker = instance.breaker().expect("current");
+                            let permit = breaker.acquire(None).expect("closed");
+                            breaker.record(permit, Outcome::Success);
+                        }
+                    });
+                }
+            });
+        }
+        let breaker = instance.breaker().expect("current");
+        assert_eq!(breaker.metrics().calls, 2 * 2 * SHARDS as u64 * 1_000);
+        // A reused instance counts from zero.
+        set.retire();
+        set.revive();
+        let again = set.get("other");
+        assert_eq!(again.slot as *const Slot, instance.slot as *const Slot);
+        assert_eq!(again.breaker().expect("current").metrics().calls, 0);
+    }
+
     #[test]
     fn retire_empties_and_revive_reuses_the_slots() {
         let set = lru(10);
