@@ -38,7 +38,9 @@
 //! **Past `max_keys`** a new key evicts the least recently used *closed*
 //! instance (exactly: the table keeps its instances in a heap by the last
 //! timestamp it saw, and an instance whose lines show a later hit goes back
-//! with it until the top is one not used since). If none is closed, the least
+//! with it until the top is one not used since; only if other threads hit
+//! every live key without pause while it looks does the table stop after two
+//! rounds of the heap and take the top of the moment). If none is closed, the least
 //! recently used instance that the breaker opened by itself (open or
 //! half-open) goes instead: the bound is a memory promise and stays exact, and
 //! the instance given up is the one that no caller has asked about for the
@@ -406,6 +408,10 @@ impl KeyedBreakers {
         let mut kept: Vec<Use> = Vec::new();
         let mut automatic: Option<Use> = None;
         let mut closed: Option<Use> = None;
+        // Threads hitting every live key without pause could keep moving
+        // them back in for ever: after two rounds of the heap, the top is
+        // taken as the least recently used (it was, a round ago).
+        let mut moves_left = 2 * table.by_use.len();
         while let Some(Reverse(top)) = table.by_use.pop() {
             let slot = table.slots[top.at as usize];
             if slot.generation.load(Ordering::Relaxed) != top.generation {
@@ -414,11 +420,13 @@ impl KeyedBreakers {
                 continue;
             }
             let last = slot.breaker.last_used();
-            if last > top.stamp {
+            if last > top.stamp && moves_left > 0 {
                 // Used since the table last looked: back in, at its last use.
+                moves_left -= 1;
                 table.by_use.push(Reverse(Use { stamp: last, ..top }));
                 continue;
             }
+            let top = Use { stamp: last, ..top };
             match slot.breaker.state() {
                 BreakerState::Closed => {
                     closed = Some(top);
