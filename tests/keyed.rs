@@ -5,6 +5,8 @@
 
 mod support;
 
+use support::live_keys;
+
 use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -102,16 +104,6 @@ fn is_breaker_open(result: &io::Result<()>) -> bool {
             .and_then(|inner| inner.downcast_ref::<Rejected>())
             .is_some_and(|r| matches!(r, Rejected::BreakerOpen { .. }))
     })
-}
-
-/// The keys of `name`'s live instances, sorted, from the snapshot.
-fn live_keys(name: &str) -> Vec<String> {
-    retry_runtime::snapshot()
-        .breakers
-        .into_iter()
-        .filter(|b| b.name == name)
-        .filter_map(|b| b.key)
-        .collect()
 }
 
 #[tokio::test(start_paused = true)]

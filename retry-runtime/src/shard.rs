@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub(crate) const SHARDS: usize = 16;
 
 /// The shard of threads that could not get one of their own.
-const SHARED: usize = SHARDS - 1;
+pub(crate) const SHARED: usize = SHARDS - 1;
 
 /// One cache line per value, so two threads' writes never share a line.
 #[derive(Debug, Default)]
@@ -84,7 +84,7 @@ impl Drop for Claim {
 
 /// The calling thread's shard: its own, or [`SHARED`].
 #[inline]
-fn shard() -> usize {
+pub(crate) fn shard() -> usize {
     thread_local! {
         static CLAIM: Claim = Claim(POOL.take());
     }

@@ -35,3 +35,14 @@ pub fn paused_runtime() -> tokio::runtime::Runtime {
         .build()
         .expect("a paused current-thread runtime")
 }
+
+/// The keys of the breaker `name`'s live keyed instances, sorted, from the snapshot.
+#[allow(dead_code)] // not every test binary needs one
+pub fn live_keys(name: &str) -> Vec<String> {
+    retry_runtime::snapshot()
+        .breakers
+        .into_iter()
+        .filter(|b| b.name == name)
+        .filter_map(|b| b.key)
+        .collect()
+}

@@ -137,7 +137,7 @@ impl LookupKey for str {
     #[inline]
     fn is(&self, text: &str) -> bool {
         if text.len() <= MAX_KEY_LEN {
-            self == text
+            same_bytes(self.as_bytes(), text.as_bytes())
         } else {
             is_long_form_of(text, Digest::of_display(self))
         }
@@ -146,6 +146,30 @@ impl LookupKey for str {
     fn to_text(&self) -> Arc<str> {
         stored_text(self)
     }
+}
+
+/// `a == b`, inlined word by word: keys are short, and a call to `memcmp`
+/// cost more than the comparison.
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (mut a_words, mut b_words) = (a.chunks_exact(8), b.chunks_exact(8));
+    let word = |w: &[u8]| {
+        let mut bytes = [0; 8];
+        bytes.copy_from_slice(w);
+        u64::from_ne_bytes(bytes)
+    };
+    a_words
+        .by_ref()
+        .zip(b_words.by_ref())
+        .all(|(x, y)| word(x) == word(y))
+        && a_words
+            .remainder()
+            .iter()
+            .zip(b_words.remainder())
+            .all(|(x, y)| x == y)
 }
 
 /// Whether `key`'s `Display` output is exactly `text`, without building it.

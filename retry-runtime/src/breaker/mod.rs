@@ -25,7 +25,7 @@ use tokio::time::Instant;
 use crate::classify::Verdict;
 use crate::clock::Stamp;
 use crate::ops::events::Reason;
-use crate::shard::ShardedCounter;
+use crate::shard::{Padded, ShardedCounter};
 use crate::{BreakerSettings, Class};
 use window::{OutcomeWindow, bits};
 
@@ -73,8 +73,10 @@ impl Outcome {
 /// A live circuit breaker.
 pub(crate) struct Breaker {
     name: Arc<str>,
-    /// The key of a keyed instance (`breaker_key`); `None` for the named breaker itself.
-    key: Option<Arc<str>>,
+    /// The key of a keyed instance (`breaker_key`); `None` for the named
+    /// breaker itself. Under a lock: an instance whose key is evicted is
+    /// reused for another key (see [`keyed`]); read only off the success path.
+    key: Option<Mutex<Arc<str>>>,
     settings: BreakerSettings,
     /// State, epoch and admitted trials: see [`Word`].
     word: AtomicU64,
@@ -99,12 +101,40 @@ pub(crate) struct Breaker {
 }
 
 /// Attempts counted under a breaker: per-thread shards for a named breaker
-/// (shared by every call site that names it, so contended), one atomic for a
-/// keyed instance (1 KiB of shards each would reach gigabytes at `max_keys`).
+/// (shared by every call site that names it, so contended), [`LINES`] lines
+/// for a keyed instance (16 shards of 64 bytes each would reach gigabytes at
+/// `max_keys`), which also hold its last use (see [`keyed`]).
+// The lines inline: a hit writes one without following a pointer, and the
+// few named breakers carry the 256 bytes unused.
+#[allow(clippy::large_enum_variant)]
 enum CallCount {
     /// Boxed, so that a keyed instance does not carry its size.
     Sharded(Box<ShardedCounter>),
-    Plain(AtomicU64),
+    Lines([Padded<Line>; LINES]),
+}
+
+/// How many cache lines a keyed instance spreads its writes over: a thread
+/// writes line `shard % LINES` (its [`shard`](crate::shard)), so that up to
+/// this many threads calling the same key never write the same line.
+const LINES: usize = 4;
+
+/// What the threads of one line write at each call of a keyed instance.
+#[derive(Default)]
+struct Line {
+    /// The shard (plus one) of the thread that counts in `own`; 0 until one
+    /// claims it. Claimed once and kept: a shard has one live thread at a
+    /// time, and the next thread to get it inherits the claim.
+    owner: AtomicU64,
+    /// Attempts recorded by the owner: a plain load and store (it is the only
+    /// writer), no locked instruction.
+    own: AtomicU64,
+    /// Attempts recorded by the other threads of the line (an atomic add:
+    /// they may add at once).
+    shared: AtomicU64,
+    /// The timestamp of the last lookup that found the instance (see
+    /// [`keyed`]): stored, not compared, so of two threads of one line
+    /// hitting the key at the same moment either may win.
+    last_used: AtomicU64,
 }
 
 impl CallCount {
@@ -112,8 +142,24 @@ impl CallCount {
     fn add_one(&self) {
         match self {
             CallCount::Sharded(shards) => shards.add(1),
-            CallCount::Plain(count) => {
-                count.fetch_add(1, Ordering::Relaxed);
+            CallCount::Lines(lines) => {
+                let shard = crate::shard::shard();
+                let line = &lines[shard % LINES];
+                let me = shard as u64 + 1;
+                let owner = line.owner.load(Ordering::Relaxed);
+                if shard != crate::shard::SHARED
+                    && (owner == me
+                        || owner == 0
+                            && line
+                                .owner
+                                .compare_exchange(0, me, Ordering::Relaxed, Ordering::Relaxed)
+                                .is_ok())
+                {
+                    line.own
+                        .store(line.own.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+                } else {
+                    line.shared.fetch_add(1, Ordering::Relaxed);
+                }
             }
         }
     }
@@ -121,7 +167,14 @@ impl CallCount {
     fn sum(&self) -> u64 {
         match self {
             CallCount::Sharded(shards) => shards.sum(),
-            CallCount::Plain(count) => count.load(Ordering::Relaxed),
+            CallCount::Lines(lines) => lines
+                .iter()
+                .map(|line| {
+                    line.own
+                        .load(Ordering::Relaxed)
+                        .wrapping_add(line.shared.load(Ordering::Relaxed))
+                })
+                .fold(0, u64::wrapping_add),
         }
     }
 }
@@ -214,9 +267,14 @@ impl Drop for TrialPermit {
     }
 }
 
-/// The breaker a trial permit gives its place back to: a named breaker
-/// (leaked, `'static`) or a keyed instance (reference-counted, so that an
-/// evicted instance lives as long as a call still holds it).
+/// The breaker a trial permit gives its place back to: a named breaker or
+/// a keyed instance in its slot (never freed, so `'static`), or an instance
+/// outside any table (reference-counted: a handle's view of a key with no
+/// live instance, a call that found its table retired).
+///
+/// A trial permit of a keyed instance whose slot was reused for another key
+/// gives nothing back to the new key: epochs only grow, across reuse too, and
+/// a place is given back only in the epoch it was taken in.
 pub(crate) enum BreakerRef {
     Static(&'static Breaker),
     Keyed(Arc<Breaker>),
@@ -256,16 +314,16 @@ impl Breaker {
         let keyed = key.is_some();
         Breaker {
             name,
-            key,
+            key: key.map(Mutex::new),
             settings,
             word: AtomicU64::new(Word::new(0, BreakerState::Closed, 0).0),
             changed_at: Stamp::now(),
             window: OutcomeWindow::new(settings.window),
             transition: Mutex::new(Trials::default()),
-            // Keyed instances are many (up to `max_keys` per name): a plain
-            // counter each, not a kilobyte of per-thread shards.
+            // Keyed instances are many (up to `max_keys` per name): a few
+            // lines each, not a kilobyte of per-thread shards.
             calls: if keyed {
-                CallCount::Plain(AtomicU64::new(0))
+                CallCount::Lines(Default::default())
             } else {
                 CallCount::Sharded(Box::default())
             },
@@ -289,13 +347,70 @@ impl Breaker {
         self.not_permitted.store(0, Ordering::Relaxed);
     }
 
+    /// Gives a keyed instance whose key was evicted to `key`, as if new:
+    /// closed in a new epoch (the old key's calls still running record
+    /// nothing in it: see [`keyed`]), empty window, counters from zero. No
+    /// event and no metric: no key changed state.
+    pub(crate) fn reuse(&self, key: Arc<str>) {
+        let mut trials = self.lock();
+        if let Some(text) = &self.key {
+            *text
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = key;
+        }
+        *trials = Trials::default();
+        self.window.clear();
+        self.changed_at.set_now();
+        let epoch = self.word().epoch() + 1;
+        self.word.store(
+            Word::new(epoch, BreakerState::Closed, 0).0,
+            Ordering::Release,
+        );
+        self.calls_before.store(self.calls.sum(), Ordering::Relaxed);
+        self.failures.store(0, Ordering::Relaxed);
+        self.slow_calls.store(0, Ordering::Relaxed);
+        self.not_permitted.store(0, Ordering::Relaxed);
+        if let Some(link) = &self.fleet {
+            link.reset();
+        }
+    }
+
+    /// Notes a lookup of a keyed instance at `stamp`, in the calling
+    /// thread's line: the only write of a hit.
+    #[inline]
+    pub(crate) fn touch(&self, stamp: u64) {
+        if let CallCount::Lines(lines) = &self.calls {
+            lines[crate::shard::shard() % LINES]
+                .last_used
+                .store(stamp, Ordering::Relaxed);
+        }
+    }
+
+    /// The timestamp of the last lookup of a keyed instance.
+    pub(crate) fn last_used(&self) -> u64 {
+        match &self.calls {
+            CallCount::Lines(lines) => lines
+                .iter()
+                .map(|line| line.last_used.load(Ordering::Relaxed))
+                .max()
+                .unwrap_or(0),
+            CallCount::Sharded(_) => 0,
+        }
+    }
+
     pub(crate) fn settings(&self) -> &BreakerSettings {
         &self.settings
     }
 
     /// The key of a keyed instance.
-    pub(crate) fn key(&self) -> Option<&Arc<str>> {
-        self.key.as_ref()
+    pub(crate) fn key(&self) -> Option<Arc<str>> {
+        self.key.as_ref().map(|text| {
+            Arc::clone(
+                &text
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            )
+        })
     }
 
     /// `name`, or `name` key `key` for a keyed instance: how events name it.
@@ -364,17 +479,6 @@ impl Breaker {
     #[inline]
     pub(crate) fn acquire(&'static self, now: Option<Instant>, first_wait: bool) -> Option<Permit> {
         self.acquire_as(now, first_wait, || BreakerRef::Static(self))
-    }
-
-    /// [`acquire`](Self::acquire) for a keyed instance: a trial permit holds
-    /// a reference count on it.
-    #[inline]
-    pub(crate) fn acquire_keyed(
-        self: &Arc<Self>,
-        now: Option<Instant>,
-        first_wait: bool,
-    ) -> Option<Permit> {
-        self.acquire_as(now, first_wait, || BreakerRef::Keyed(Arc::clone(self)))
     }
 
     /// The closed path is one atomic load; `this` is called only for a trial permit.
@@ -651,7 +755,9 @@ impl Breaker {
         self.changed_at.set_now();
         self.word
             .store(Word::new(old.epoch() + 1, to, 0).0, Ordering::Release);
-        crate::ops::metrics::breaker_state(&self.name, self.key.as_deref(), to);
+        let key = self.key();
+        let key = key.as_deref();
+        crate::ops::metrics::breaker_state(&self.name, key, to);
         self.fleet_transitioned(from, to, why);
         if from == to {
             // A reset of a closed breaker, say: counts start afresh, but there
@@ -660,7 +766,7 @@ impl Breaker {
         }
         crate::ops::events::breaker_transition(
             &self.name,
-            self.key.as_deref(),
+            key,
             from,
             to,
             &match why {
@@ -673,26 +779,26 @@ impl Breaker {
         );
         match why {
             Some(Why::TrialsHung(wait)) => tracing::warn!(
-                breaker = %self.name, key = self.key.as_deref(), from = %from, to = %to,
+                breaker = %self.name, key = key, from = %from, to = %to,
                 max_half_open_wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
                 "circuit breaker {} {} → {}: trial calls did not report within max_half_open_wait ({:?})",
                 self.label(), from, to, wait
             ),
             Some(Why::Rate(rate, value)) => tracing::warn!(
-                breaker = %self.name, key = self.key.as_deref(), from = %from, to = %to, rate, value,
+                breaker = %self.name, key = key, from = %from, to = %to, rate, value,
                 "circuit breaker {} {} → {}: {} {:.2} reached its threshold",
                 self.label(), from, to, rate, value
             ),
             Some(Why::Fleet(cause)) if to == BreakerState::Open => tracing::warn!(
-                breaker = %self.name, key = self.key.as_deref(), from = %from, to = %to, reason = "fleet",
+                breaker = %self.name, key = key, from = %from, to = %to, reason = "fleet",
                 "circuit breaker {} {} → {}: {}", self.label(), from, to, cause
             ),
             Some(Why::Fleet(cause)) => tracing::info!(
-                breaker = %self.name, key = self.key.as_deref(), from = %from, to = %to, reason = "fleet",
+                breaker = %self.name, key = key, from = %from, to = %to, reason = "fleet",
                 "circuit breaker {} {} → {}: {}", self.label(), from, to, cause
             ),
             Some(Why::ByHand) | None => tracing::info!(
-                breaker = %self.name, key = self.key.as_deref(), from = %from, to = %to,
+                breaker = %self.name, key = key, from = %from, to = %to,
                 "circuit breaker {} {} → {}", self.label(), from, to
             ),
         }
@@ -744,7 +850,7 @@ struct Label<'b>(&'b Breaker);
 impl fmt::Display for Label<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "`{}`", self.0.name)?;
-        if let Some(key) = &self.0.key {
+        if let Some(key) = self.0.key() {
             write!(f, " key `{key}`")?;
         }
         Ok(())
@@ -755,7 +861,7 @@ impl fmt::Debug for Breaker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Breaker")
             .field("name", &self.name)
-            .field("key", &self.key)
+            .field("key", &self.key())
             .field("state", &self.state())
             .finish_non_exhaustive()
     }

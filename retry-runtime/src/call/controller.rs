@@ -8,13 +8,13 @@ use std::fmt;
 use std::future::Future;
 use std::ops::ControlFlow;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use super::attempt::{Attempt, Running};
+use crate::breaker::keyed::Instance;
 use crate::breaker::{Breaker, Outcome, Permit};
 pub use crate::classify::Verdict;
 use crate::registry::{CallSite, Resolved};
@@ -45,8 +45,8 @@ pub struct Controller {
     /// one attempt, the outer call retries.
     pub(super) single: bool,
     /// The call's keyed breaker instance (`breaker_key`), used instead of the
-    /// named breaker; held for the whole call, so eviction cannot free it.
-    keyed: Option<Arc<Breaker>>,
+    /// named breaker, as long as eviction has not given it to another key.
+    keyed: Option<Instance>,
 }
 
 /// Why a call stopped retrying and returned an error.
@@ -204,7 +204,7 @@ impl Controller {
     pub(super) fn acquire(&self, now: Option<Instant>, first_wait: bool) -> Option<Option<Permit>> {
         match &self.keyed {
             None => self.resolved.breaker.map(|b| b.acquire(now, first_wait)),
-            Some(keyed) => Some(keyed.acquire_keyed(now, first_wait)),
+            Some(keyed) => Some(keyed.acquire(now, first_wait)),
         }
     }
 
@@ -213,7 +213,7 @@ impl Controller {
     pub(super) fn breaker(&self) -> Option<&Breaker> {
         match &self.keyed {
             None => self.resolved.breaker,
-            Some(keyed) => Some(keyed),
+            Some(keyed) => keyed.breaker(),
         }
     }
 
@@ -248,23 +248,22 @@ impl Controller {
     fn refused(&self) -> Rejected {
         let breaker = self.site.breaker().unwrap_or_default();
         self.resolved.metrics.rejected();
-        let key = self.keyed.as_ref().and_then(|k| k.key()).map(|k| &**k);
+        let key = self.keyed.as_ref().and_then(Instance::key);
         match self.site.quiet().rejections.note() {
             Some(repeated) => tracing::debug!(
                 call_site = self.site.name(),
                 breaker,
-                key,
+                key = key.as_deref(),
                 repeated,
                 "circuit breaker open: call rejected"
             ),
             None => tracing::trace!(
                 call_site = self.site.name(),
                 breaker,
-                key,
+                key = key.as_deref(),
                 "circuit breaker open: call rejected (repeated)"
             ),
         }
-        let key = self.keyed.as_ref().and_then(|k| k.key()).cloned();
         Rejected::BreakerOpen { breaker, key }
     }
 

@@ -26,9 +26,9 @@ pub(crate) fn fleet_breaker(name: &str, key: Option<&str>, create: bool) -> Opti
                 return None;
             }
             if create {
-                Some(BreakerRef::Keyed(keyed.get(key)))
+                Some(keyed.get_ref(key))
             } else {
-                keyed.existing(key).map(BreakerRef::Keyed)
+                keyed.existing(key).map(BreakerRef::Static)
             }
         }
     }?;
@@ -55,7 +55,7 @@ pub(crate) fn fleet_breakers() -> Vec<BreakerRef> {
     };
     let mut all = named;
     for table in keyed {
-        all.extend(table.instances().into_iter().map(BreakerRef::Keyed));
+        all.extend(table.instances().into_iter().map(BreakerRef::Static));
     }
     all
 }

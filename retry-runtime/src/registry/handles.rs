@@ -3,7 +3,7 @@
 //! among keys.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use super::call_site::call_sites;
 use super::live::LIVE;
@@ -29,7 +29,7 @@ pub fn breaker(name: &str) -> Option<BreakerHandle> {
     current_breaker(name).map(|live| BreakerHandle {
         name: Arc::from(name),
         key: None,
-        last: BreakerRef::Static(live),
+        last: Last::Named(live),
     })
 }
 
@@ -63,10 +63,15 @@ pub fn breaker(name: &str) -> Option<BreakerHandle> {
 #[must_use]
 pub fn breaker_for(name: &str, key: &str) -> Option<BreakerHandle> {
     let keyed = current_keyed(name)?;
+    let live = keyed.get_ref(key);
     Some(BreakerHandle {
         name: Arc::from(name),
         key: Some(Arc::from(key)),
-        last: BreakerRef::Keyed(keyed.get(key)),
+        last: Last::Keyed {
+            settings: *keyed.settings(),
+            text: live.key(),
+            own: OnceLock::new(),
+        },
     })
 }
 
@@ -135,18 +140,33 @@ pub fn budget(name: &str) -> Option<BudgetHandle> {
 pub struct BreakerHandle {
     name: Arc<str>,
     key: Option<Arc<str>>,
-    last: BreakerRef,
+    last: Last,
+}
+
+/// What a handle acts on if its name is no longer known (an install took it
+/// away).
+#[derive(Clone)]
+enum Last {
+    /// The named breaker it last found.
+    Named(&'static Breaker),
+    /// A keyed handle's own instance of its key, made when first needed:
+    /// never the slot of a table, which another key may take.
+    Keyed {
+        settings: BreakerSettings,
+        /// The key as the instance stores it (a long key's short form).
+        text: Option<Arc<str>>,
+        own: OnceLock<Arc<Breaker>>,
+    },
 }
 
 impl BreakerHandle {
     /// The breaker to act on: the one live under the name (and key), created if need be.
     fn live(&self) -> BreakerRef {
         match &self.key {
-            None => {
-                current_breaker(&self.name).map_or_else(|| self.last.clone(), BreakerRef::Static)
+            None => current_breaker(&self.name).map_or_else(|| self.last(), BreakerRef::Static),
+            Some(key) => {
+                current_keyed(&self.name).map_or_else(|| self.last(), |k| k.get_ref(&**key))
             }
-            Some(key) => current_keyed(&self.name)
-                .map_or_else(|| self.last.clone(), |k| BreakerRef::Keyed(k.get(&**key))),
         }
     }
 
@@ -158,14 +178,32 @@ impl BreakerHandle {
             Some(key) => {
                 let keyed = current_keyed(&self.name);
                 match keyed.and_then(|k| k.existing(&**key)) {
-                    Some(live) => BreakerRef::Keyed(live),
+                    Some(live) => BreakerRef::Static(live),
                     None => BreakerRef::Keyed(Arc::new(Breaker::with_key(
                         Arc::clone(&self.name),
                         Some(Arc::clone(key)),
-                        keyed.map_or_else(|| *self.last.settings(), |k| *k.settings()),
+                        keyed.map_or_else(|| *self.last().settings(), |k| *k.settings()),
                     ))),
                 }
             }
+        }
+    }
+
+    /// What to act on while the name is unknown.
+    fn last(&self) -> BreakerRef {
+        match &self.last {
+            Last::Named(breaker) => BreakerRef::Static(breaker),
+            Last::Keyed {
+                settings,
+                text,
+                own,
+            } => BreakerRef::Keyed(Arc::clone(own.get_or_init(|| {
+                Arc::new(Breaker::with_key(
+                    Arc::clone(&self.name),
+                    text.clone(),
+                    *settings,
+                ))
+            }))),
         }
     }
 
@@ -270,7 +308,7 @@ impl BreakerHandle {
                     keyed.set(&**key, to);
                 } else {
                     drop(objects);
-                    self.last.set(to);
+                    self.last().set(to);
                 }
             }
         }

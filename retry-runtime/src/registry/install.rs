@@ -92,7 +92,7 @@ fn swap(config: Config) -> Result<(), InstallError> {
         .budgets
         .retain(|name, live| config.budget(name) == Some(live.settings()));
     // Keyed instances follow their name: new settings, new instances (calls
-    // holding an old one finish on it).
+    // holding an old one finish without recording on it).
     objects.keyed.retain(|name, live| {
         let keep = config.breaker(name) == Some(live.settings());
         if !keep {
@@ -121,7 +121,9 @@ fn swap(config: Config) -> Result<(), InstallError> {
 /// with (their outcomes are not counted in the fresh windows). A reset
 /// allocates nothing that stays: each breaker and budget is reset in place
 /// when a call or handle next uses it, so a loop of resets does not grow
-/// memory. Keyed breaker instances (`breaker_key`) are dropped and freed.
+/// memory. Keyed breaker instances (`breaker_key`) are dropped: calls still
+/// running on one record nothing more on it, and its memory is kept for the
+/// name's next keys.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {

@@ -32,8 +32,8 @@ pub(super) struct Objects {
     pub(super) breakers: HashMap<String, &'static Breaker>,
     pub(super) budgets: HashMap<String, &'static Budget>,
     /// The keyed instances (`breaker_key`) of each breaker name. The container
-    /// is leaked like a breaker (one per name and settings); the instances in
-    /// it are reference-counted and freed on eviction or retirement.
+    /// is leaked like a breaker (one per name and settings), and so are the
+    /// slots of its instances, reset and reused on eviction or retirement.
     pub(super) keyed: HashMap<String, &'static KeyedBreakers>,
     /// Every object made, live or not, by name: one per distinct settings.
     made: Made,

@@ -113,6 +113,14 @@ impl Link {
             })
         })
     }
+
+    /// As new, for a keyed instance reused for another key.
+    pub(crate) fn reset(&self) {
+        self.grant.store(NO_EPOCH, Ordering::Relaxed);
+        self.asked.store(NO_EPOCH, Ordering::Relaxed);
+        self.reporting.store(0, Ordering::Relaxed);
+        self.holds_lock.store(false, Ordering::Relaxed);
+    }
 }
 
 /// Why the fleet moved a breaker (the event's reason is `fleet`).
@@ -192,7 +200,7 @@ impl Breaker {
         if link.asked.swap(word.epoch(), Ordering::AcqRel) != word.epoch() {
             send(Event::WantsTrial {
                 name: Arc::clone(&self.name),
-                key: self.key.clone(),
+                key: self.key(),
                 epoch: word.epoch(),
             });
         }
@@ -210,7 +218,7 @@ impl Breaker {
         if self.fleet.is_some() {
             send(Event::Transition {
                 name: Arc::clone(&self.name),
-                key: self.key.clone(),
+                key: self.key(),
                 from,
                 to,
                 own: !matches!(why, Some(Why::Fleet(_))),

@@ -160,7 +160,7 @@ fn breaker(id: &str, create: bool) -> Option<BreakerRef> {
 
 /// The id of a live breaker.
 fn id_of(breaker: &BreakerRef) -> String {
-    protocol::id(&breaker.name, breaker.key().map(|k| &**k))
+    protocol::id(&breaker.name, breaker.key().as_deref())
 }
 
 impl Task {
