@@ -78,7 +78,7 @@ def bare_group(group):
         print(f"| `{name}` | {ns(median(group, name))} |")
 
 
-for group in ("success_path", "sync_success_path", "hedge"):
+for group in ("success_path", "sync_success_path", "hedge", "waits"):
     plain_group(group)
 contention()
 bare_group("clock")
