@@ -219,10 +219,11 @@ impl<K: LookupKey + ?Sized> papaya::Equivalent<Stored> for Probe<'_, K> {
 }
 
 /// The clock of hit timestamps: [`quanta::Clock::raw`], the time-stamp
-/// counter where CPUID reports it invariant (one `rdtsc`, about 3 ns in a
-/// call; the kernel keeps the cores' counters in step, so a stamp taken on
-/// one core after a stamp taken on another is larger, but for a skew of a
-/// few ns between hits that close, whose order no caller can see), else the
+/// counter where CPUID reports it invariant (one `rdtsc`: 3 to 11 ns a
+/// call on the project's 2-vCPU VM, depending on its host: BENCHMARKS.md;
+/// the kernel keeps the cores' counters in step, so a stamp taken on one
+/// core after a stamp taken on another is larger, but for a skew of a few
+/// ns between hits that close, whose order no caller can see), else the
 /// monotonic clock. Never tokio's clock: LRU order is not a timing rule, and
 /// a paused clock would stamp every hit alike. Made once per process (its
 /// calibration takes about 10 ms), when the first keyed table is.
