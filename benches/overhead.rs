@@ -14,9 +14,10 @@
 //! once); a sixth, `attempt_span`, the `retry.attempt` span with no subscriber
 //! and with one that ignores `DEBUG`; a seventh, `clock`, one read of tokio's,
 //! std's and a TSC clock; an eighth, `waits`, the success path of an attempt
-//! that waits once (where slow-call timing reads the clock), beside recloser. One line of the first group runs a breaker with
-//! `fleet = true` (feature `redis`), whose success path must cost what a local
-//! breaker's does. `OVERHEAD_PROBE` runs one line in a loop for an instruction
+//! that waits once (where slow-call timing reads the clock), beside
+//! recloser. One line of the first group runs a breaker with `fleet = true`
+//! (feature `redis`), whose success path must cost what a local breaker's
+//! does. `OVERHEAD_PROBE` runs one line in a loop for an instruction
 //! counter instead (see `probe`). See BENCHMARKS.md for results.
 //!
 //! ```text
