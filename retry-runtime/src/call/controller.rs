@@ -163,8 +163,10 @@ pub(super) fn poll_in_attempt<F: Future>(
 
 impl Controller {
     /// Starts a call: takes the call site's cached settings, deposits into its
-    /// budget, notes whether it runs inside another call's attempt, and reads
-    /// the clock only if the policy has a deadline.
+    /// budget and notes whether it runs inside another call's attempt. It
+    /// reads the clock only if the policy has a deadline and a
+    /// [`ManualClock`](crate::ManualClock) drives this thread (see
+    /// [`started`](Self::started)).
     #[inline(always)]
     #[must_use]
     pub fn start(site: &'static CallSite) -> Self {
@@ -237,6 +239,22 @@ impl Controller {
             }
         }
         Ok(())
+    }
+
+    /// Whether an attempt started after `wait` could end past the policy's
+    /// deadline (`max_elapsed`): with an `attempt_timeout`, the attempt must
+    /// fit whole. Starts the call's clock if it has not started (see
+    /// [`started`](Self::started)). `false` without a deadline.
+    pub(super) fn past_deadline_after(&mut self, wait: Duration) -> bool {
+        let policy = &self.resolved.policy;
+        let Some(limit) = policy.max_elapsed else {
+            return false;
+        };
+        let now = crate::clock::now();
+        now.saturating_duration_since(*self.started.get_or_insert(now))
+            .saturating_add(wait)
+            .saturating_add(policy.attempt_timeout.unwrap_or(Duration::ZERO))
+            > limit
     }
 
     /// The breaker refused the first attempt: counts it, says so (a storm of
@@ -580,14 +598,7 @@ impl Controller {
         };
         // No sleep, and no attempt whose timeout is known, may end past the
         // deadline: with an `attempt_timeout`, the next attempt must fit whole.
-        if let Some(limit) = policy.max_elapsed
-            && let now = crate::clock::now()
-            && now
-                .saturating_duration_since(*self.started.get_or_insert(now))
-                .saturating_add(delay)
-                .saturating_add(policy.attempt_timeout.unwrap_or(Duration::ZERO))
-                > limit
-        {
+        if self.past_deadline_after(delay) {
             return Err(GiveUp::Deadline);
         }
         // A breaker that will still be open when the sleep ends would refuse

@@ -203,9 +203,7 @@ impl Controller {
             drop(running);
             return match output.into_result() {
                 Ok(value) => {
-                    if let Some(percentile) = hedging.percentile {
-                        hedging.latency.record(Duration::ZERO, percentile);
-                    }
+                    hedging.record(Duration::ZERO);
                     self.succeeded(value)
                 }
                 Err(error) => {
@@ -410,9 +408,7 @@ impl Controller {
         latency: Duration,
         value: O::Ok,
     ) -> ControlFlow<O, X> {
-        if let Some(percentile) = hedging.percentile {
-            hedging.latency.record(latency, percentile);
-        }
+        hedging.record(latency);
         if winner.attempt().is_hedge() {
             self.resolved.metrics.hedge_won();
         }
@@ -438,13 +434,7 @@ impl Controller {
         if self.attempts >= policy.max_attempts {
             return refused(self, NoHedge::Attempts);
         }
-        if let Some(limit) = policy.max_elapsed
-            && let now = crate::clock::now()
-            && now
-                .saturating_duration_since(*self.started.get_or_insert(now))
-                .saturating_add(policy.attempt_timeout.unwrap_or(Duration::ZERO))
-                > limit
-        {
+        if self.past_deadline_after(Duration::ZERO) {
             return refused(self, NoHedge::Deadline);
         }
         let permit = match self.acquire(None, false) {

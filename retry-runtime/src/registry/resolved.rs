@@ -41,4 +41,12 @@ impl Hedging {
             (HedgeDelay::Percentile(_), None) => None,
         }
     }
+
+    /// Records a round's latency, if the delay is a percentile of them.
+    #[inline]
+    pub(crate) fn record(&self, latency: std::time::Duration) {
+        if let Some(percentile) = self.percentile {
+            self.latency.record(latency, percentile);
+        }
+    }
 }
