@@ -279,17 +279,25 @@ impl KeyedBreakers {
         entry.current().then_some(entry)
     }
 
+    /// [`find`](Self::find), noting the use in the calling thread's line of
+    /// the instance: a hit.
+    #[inline]
+    fn hit<K: LookupKey + ?Sized>(&self, hash: u64, key: &K) -> Option<Instance> {
+        let entry = self.find(hash, key)?;
+        entry.slot.breaker.touch(self.stamp());
+        Some(entry)
+    }
+
     /// The instance for `key`, created (and the least recently used one
     /// evicted past `max_keys`) if it is new. A hit takes no lock, allocates
     /// nothing and writes only the calling thread's line of the instance.
     #[inline]
     pub(crate) fn get<K: LookupKey + ?Sized>(&self, key: &K) -> Instance {
         let hash = self.hash_of(key);
-        if let Some(entry) = self.find(hash, key) {
-            entry.slot.breaker.touch(self.stamp());
-            return entry;
+        match self.hit(hash, key) {
+            Some(entry) => entry,
+            None => self.miss(hash, key),
         }
-        self.miss(hash, key)
     }
 
     #[cold]
@@ -338,8 +346,7 @@ impl KeyedBreakers {
         key: &K,
     ) -> Instance {
         // Under the lock, the index holds exactly the live slots.
-        if let Some(entry) = self.find(hash, key) {
-            entry.slot.breaker.touch(self.stamp());
+        if let Some(entry) = self.hit(hash, key) {
             return entry;
         }
         let max = usize::try_from(self.settings.max_keys).unwrap_or(usize::MAX);

@@ -341,6 +341,11 @@ impl Breaker {
     /// outcomes belong to an earlier epoch and are not counted in the window.
     pub(crate) fn revive(&self) {
         self.set(BreakerState::Closed);
+        self.zero_counters();
+    }
+
+    /// Counts (calls, failures, slow calls, rejections) from zero.
+    fn zero_counters(&self) {
         self.calls_before.store(self.calls.sum(), Ordering::Relaxed);
         self.failures.store(0, Ordering::Relaxed);
         self.slow_calls.store(0, Ordering::Relaxed);
@@ -358,18 +363,8 @@ impl Breaker {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner) = key;
         }
-        *trials = Trials::default();
-        self.window.clear();
-        self.changed_at.set_now();
-        let epoch = self.word().epoch() + 1;
-        self.word.store(
-            Word::new(epoch, BreakerState::Closed, 0).0,
-            Ordering::Release,
-        );
-        self.calls_before.store(self.calls.sum(), Ordering::Relaxed);
-        self.failures.store(0, Ordering::Relaxed);
-        self.slow_calls.store(0, Ordering::Relaxed);
-        self.not_permitted.store(0, Ordering::Relaxed);
+        self.enter_locked(&mut trials, BreakerState::Closed);
+        self.zero_counters();
         if let Some(link) = &self.fleet {
             link.reset();
         }
@@ -742,12 +737,12 @@ impl Breaker {
         self.set_locked(&mut trials, to, Some(Why::ByHand));
     }
 
-    /// Enters `to` in a new epoch, with fresh counts. Caller holds `transition`.
-    /// One store publishes the state and the epoch together, with no trial
-    /// admitted: no acquire can pair the new epoch with the old state.
-    fn set_locked(&self, trials: &mut Trials, to: BreakerState, why: Option<Why>) {
+    /// Enters `to` in a new epoch, with fresh counts, reporting nothing;
+    /// returns the state it left. Caller holds `transition`. One store
+    /// publishes the state and the epoch together, with no trial admitted: no
+    /// acquire can pair the new epoch with the old state.
+    fn enter_locked(&self, trials: &mut Trials, to: BreakerState) -> BreakerState {
         let old = self.word();
-        let from = old.state();
         *trials = Trials::default();
         if matches!(to, BreakerState::Closed | BreakerState::Disabled) {
             self.window.clear();
@@ -755,6 +750,13 @@ impl Breaker {
         self.changed_at.set_now();
         self.word
             .store(Word::new(old.epoch() + 1, to, 0).0, Ordering::Release);
+        old.state()
+    }
+
+    /// Enters `to` in a new epoch, with fresh counts, and reports it. Caller
+    /// holds `transition`.
+    fn set_locked(&self, trials: &mut Trials, to: BreakerState, why: Option<Why>) {
+        let from = self.enter_locked(trials, to);
         let key = self.key();
         let key = key.as_deref();
         crate::ops::metrics::breaker_state(&self.name, key, to);
