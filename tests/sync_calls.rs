@@ -51,7 +51,7 @@ max_attempts = 10
 backoff = "constant"
 initial_delay = "0s"
 jitter = "none"
-max_elapsed = "50ms"
+max_elapsed = "150ms"
 
 [policies.sync-timeout-check]
 
@@ -519,19 +519,20 @@ fn async_attempts_are_timed_from_their_start_under_a_manual_clock() {
     assert_eq!(slow.state(), BreakerState::Open);
 }
 
-/// A sync attempt that blocks its thread 30 ms, on real time, then fails.
+/// A sync attempt that blocks its thread 100 ms, on real time, then fails.
 #[retryable(policy = "real-deadline")]
 fn blocks_then_fails(runs: &AtomicU32) -> io::Result<()> {
     runs.fetch_add(1, Ordering::SeqCst);
-    std::thread::sleep(ms(30));
+    std::thread::sleep(ms(100));
     Err(io::ErrorKind::TimedOut.into())
 }
 
 /// A sync call's deadline clock starts as the call does (an async call's
 /// starts at its first wait, which a blocking attempt never makes): after
-/// two 30 ms attempts 60 ms have passed, past `max_elapsed = "50ms"`, so
-/// there is no third. (Real time, but one-sided: a slower machine only makes
-/// the attempts longer, which cannot make a third attempt happen.)
+/// two 100 ms attempts 200 ms have passed, past `max_elapsed = "150ms"`, so
+/// there is no third (a clock started at the first failure would allow one).
+/// Real time: the first attempt may overrun its sleep by up to 50 ms before
+/// the second would not start.
 #[test]
 fn a_sync_call_deadline_counts_its_first_attempt() {
     setup();
