@@ -238,6 +238,22 @@ async fn keyed_instances_have_their_own_routes() {
     );
 }
 
+/// The number of the last recent event.
+fn last_seq() -> u64 {
+    retry_runtime::recent_events().last().map_or(0, |e| e.seq)
+}
+
+/// The install events (done or refused) after event `seq`. The other tests of
+/// this binary run at the same time and move breakers, so the last event is
+/// not always the install's.
+fn install_events_since(seq: u64) -> Vec<retry_runtime::Event> {
+    retry_runtime::recent_events()
+        .into_iter()
+        .filter(|e| e.seq > seq)
+        .filter(|e| matches!(e.kind, EventKind::Install | EventKind::InstallRefused))
+        .collect()
+}
+
 async fn put_config(base: &str, body: &str, bearer: Option<&str>) -> (u16, String) {
     let mut request = client().put(format!("{base}/config")).body(body.to_owned());
     if let Some(token) = bearer {
@@ -270,6 +286,7 @@ async fn config_round_trips_and_installs_with_200_400_409() {
     );
     assert_ne!(changed, text);
     assert_eq!(put_config(&base, &changed, None).await.0, 401);
+    let before = last_seq();
     assert_eq!(
         put_config(&base, &changed, Some(TOKEN)).await,
         (200, "installed\n".into())
@@ -279,17 +296,18 @@ async fn config_round_trips_and_installs_with_200_400_409() {
         installed.breaker("admin-read").unwrap().window,
         retry_runtime::Window::Count { size: 40 }
     );
-    let last = retry_runtime::recent_events().pop().unwrap();
+    let [last] = install_events_since(before).try_into().unwrap();
     assert_eq!(last.kind, EventKind::Install);
     assert_eq!(last.fields["via"].to_string(), "the admin router");
 
     // 400: the parse error's text; the running config stays.
     let bad = "[policies.admin]\nmax_attempts = 0\n";
+    let before = last_seq();
     let (status, text) = put_config(&base, bad, Some(TOKEN)).await;
     assert_eq!(status, 400);
     assert_eq!(text, Config::from_toml_str(bad).unwrap_err().to_string());
     assert_eq!(retry_runtime::current_config(), installed);
-    let last = retry_runtime::recent_events().pop().unwrap();
+    let [last] = install_events_since(before).try_into().unwrap();
     assert_eq!(last.kind, EventKind::InstallRefused);
     assert_eq!(last.fields["error"].to_string(), text);
 
